@@ -1,0 +1,525 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-  # noqa: UP009
+
+# Copyright: Contributors to this project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Ansible modules put DOCUMENTATION, EXAMPLES and RETURN before the imports.
+# ruff: noqa: E402
+
+DOCUMENTATION = r"""
+module: s3_image_upload
+short_description: Download an image from an HTTP(S) URL and store it as an S3 object
+description:
+  - Downloads an image from O(url) and uploads it to O(bucket) under O(key).
+  - The download is streamed to a temporary file on the managed host while its SHA-256 and size are
+    computed. It stops as soon as it exceeds O(max_size), or before reading anything when the server
+    announces a larger C(Content-Length).
+  - The image type is detected from the first bytes of the content (JPEG, PNG, GIF, WebP and BMP are
+    recognised). The C(Content-Type) header sent by the server is not trusted; content that is not one of
+    these images is refused. The object is stored with the C(Content-Type) of the detected type.
+  - Redirects are followed (at most 10), but only to C(http) and C(https) URLs.
+  - The SHA-256 of the content is stored in the object's user metadata (C(sha256)), with the source URL
+    (C(source-url)). The object is only uploaded when no object exists under O(key), or when its stored
+    SHA-256 or its C(Content-Type) differ from the downloaded image, so repeated runs are idempotent.
+  - The object is uploaded with a single C(PutObject) call, so a failed run never leaves a partial object.
+  - The image is downloaded in check mode too (it is needed to decide whether anything would change), but
+    nothing is written to S3.
+author:
+  - "Project infrastructure maintainers"
+options:
+  bucket:
+    description:
+      - Name of the existing S3 bucket to store the image in.
+      - The module fails when the bucket does not exist; it does not create buckets.
+    required: true
+    type: str
+  key:
+    description:
+      - Key of the object inside O(bucket), without a leading C(/).
+    default: image.jpg
+    type: str
+  url:
+    description:
+      - C(http) or C(https) URL of the image to download.
+    required: true
+    type: str
+  timeout:
+    description:
+      - Timeout in seconds for connecting to the server of O(url) and for each read from it.
+    default: 30
+    type: int
+  max_size:
+    description:
+      - Largest image accepted, in bytes. Larger downloads are aborted and the module fails.
+    default: 10485760
+    type: int
+  tags:
+    description:
+      - Tags to set on the object, as a dictionary of key and value pairs.
+      - When set, the object's tags are made exactly these; an object whose content is unchanged only
+        has its tags updated.
+      - When not set, the tags already on the object are kept, also when the object is replaced.
+    type: dict
+  validate_certs:
+    description:
+      - When V(false), TLS certificates are validated neither for the download from O(url) nor for the
+        communication with the AWS APIs.
+      - Setting O(validate_certs=false) is strongly discouraged; consider O(aws_ca_bundle) for the AWS APIs instead.
+    type: bool
+    default: true
+notes:
+  - Supports C(check_mode) and C(diff_mode). The diff shows the SHA-256, size and content type of the
+    object before and after the task.
+  - The returned RV(url) is the object's URL; it is only readable anonymously if the bucket policy allows it.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Ensure the header image is stored in the site bucket.
+  s3_image_upload:
+    bucket: example-site-assets
+    key: images/header.jpg
+    url: https://images.example.com/header.jpg
+    region: eu-west-1
+
+- name: Ensure the logo is stored, tagged, and accept at most 2 MiB.
+  s3_image_upload:
+    bucket: example-site-assets
+    key: images/logo.png
+    url: https://images.example.com/logo.png
+    max_size: 2097152
+    timeout: 10
+    tags:
+      project: website
+  register: _logo
+
+- name: Show where the logo is served from.
+  ansible.builtin.debug:
+    msg: "{{ _logo.url }} ({{ _logo.content_type }}, {{ _logo.size }} bytes)"
+
+- name: Ensure the image is stored in an S3-compatible service.
+  s3_image_upload:
+    bucket: test-bucket
+    url: http://origin.internal/image.jpg
+    endpoint_url: http://127.0.0.1:5000
+    region: us-east-1
+"""
+
+RETURN = r"""
+url:
+  description:
+    - URL of the object.
+    - Path-style (C(<endpoint_url>/<bucket>/<key>)) when O(endpoint_url) is set, otherwise the
+      virtual-hosted regional form C(https://<bucket>.s3.<region>.amazonaws.com/<key>).
+  returned: always
+  type: str
+  sample: https://example-site-assets.s3.eu-west-1.amazonaws.com/images/header.jpg
+bucket:
+  description: Name of the bucket.
+  returned: always
+  type: str
+  sample: example-site-assets
+key:
+  description: Key of the object.
+  returned: always
+  type: str
+  sample: images/header.jpg
+content_type:
+  description: Content type detected from the image's first bytes, and stored on the object.
+  returned: always
+  type: str
+  sample: image/jpeg
+size:
+  description: Size of the image in bytes.
+  returned: always
+  type: int
+  sample: 48213
+sha256:
+  description: SHA-256 of the image, as lower-case hexadecimal.
+  returned: always
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+source_url:
+  description: The URL the image was downloaded from (O(url)).
+  returned: always
+  type: str
+  sample: https://images.example.com/header.jpg
+etag:
+  description:
+    - ETag of the object, without the surrounding quotes.
+    - Not returned in check mode when the object would be uploaded.
+  returned: when the object exists after the task
+  type: str
+  sample: 5d41402abc4b2a76b9719d911017c592
+tags:
+  description: Tags of the object.
+  returned: when O(tags) is set
+  type: dict
+  sample: {"project": "website"}
+"""
+
+import contextlib
+import hashlib
+import http.client
+import os
+import socket
+import tempfile
+import urllib.error
+from urllib.parse import quote, urlencode, urljoin, urlparse
+
+with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
+    from botocore.exceptions import BotoCoreError, ClientError
+
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.s3 import validate_bucket_name
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+    ansible_dict_to_boto3_tag_list,
+    boto3_tag_list_to_ansible_dict,
+)
+
+ALLOWED_SCHEMES = ("http", "https")
+MAX_REDIRECTS = 10
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+CHUNK_SIZE = 64 * 1024
+# Enough leading bytes for every signature below (BMP needs 18).
+SNIFF_BYTES = 32
+BMP_DIB_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)
+ABSENT_CODES = ("404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden")
+NO_BUCKET_CODES = ("404", "NoSuchBucket", "NotFound")
+
+
+class ImageUploadError(Exception):
+    """A failure to report with its message only (no traceback)."""
+
+
+def detect_image_type(head):
+    """Return the MIME type of an image from its leading bytes, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    # "BM" alone is too weak: also require a known DIB header size.
+    dib_size = int.from_bytes(head[14:18], "little") if len(head) >= 18 else 0
+    if head[:2] == b"BM" and dib_size in BMP_DIB_HEADER_SIZES:
+        return "image/bmp"
+    return None
+
+
+def describe_bytes(head):
+    """Render leading bytes for an error message: hex and a printable form."""
+    if not head:
+        return "none (empty response)"
+    shown = head[:16]
+    return f"{shown.hex(' ')} ({shown!r})"
+
+
+def check_scheme(url):
+    scheme = urlparse(url).scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        return f"unsupported scheme {scheme or 'none'!r} (only http and https are allowed)"
+    return None
+
+
+def describe_url_error(error, timeout):
+    """Turn a URLError, socket error or http.client error into a short reason."""
+    reason = getattr(error, "reason", error)
+    if isinstance(reason, TimeoutError):  # socket.timeout is TimeoutError
+        return f"timed out after {timeout} s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, socket.gaierror):
+        return f"name resolution failed ({reason.strerror or reason})"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason) or type(reason).__name__
+
+
+def open_source(url, timeout, validate_certs):
+    """Open url, following redirects only to http(s) URLs. Returns (response, final_url)."""
+    current = url
+    for _redirect in range(MAX_REDIRECTS + 1):
+        try:
+            response = open_url(
+                current,
+                method="GET",
+                timeout=timeout,
+                validate_certs=validate_certs,
+                follow_redirects="none",
+                http_agent="ansible-s3_image_upload",
+            )
+            return response, current
+        except urllib.error.HTTPError as e:
+            location = e.headers.get("Location") if e.headers else None
+            e.close()
+            if e.code not in REDIRECT_CODES:
+                raise ImageUploadError(f"HTTP {e.code} {e.reason}") from e
+            if not location:
+                raise ImageUploadError(f"HTTP {e.code} {e.reason} without a Location header") from e
+            target = urljoin(current, location)
+            problem = check_scheme(target)
+            if problem:
+                raise ImageUploadError(f"redirected to {target}: {problem}") from e
+            current = target
+    raise ImageUploadError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def download(url, dest, timeout, max_size, validate_certs):
+    """Stream url into the open binary file dest.
+
+    Returns a dict with the sha256, size and (detected) content_type of the content.
+    Raises ImageUploadError with a reason (the caller adds the URL).
+    """
+    response = None
+    try:
+        response, final_url = open_source(url, timeout, validate_certs)
+        via = "" if final_url == url else f" (redirected to {final_url})"
+        claimed = response.headers.get("Content-Type") or "none"
+        encoding = (response.headers.get("Content-Encoding") or "identity").lower()
+        length = response.headers.get("Content-Length")
+        if encoding == "identity" and length and length.strip().isdigit() and int(length) > max_size:
+            raise ImageUploadError(
+                f"image is larger than max_size {max_size} bytes{via} (Content-Length: {int(length)})"
+            )
+
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        content_type = None
+        while True:
+            chunk = response.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_size:
+                raise ImageUploadError(f"image is larger than max_size {max_size} bytes{via}")
+            if content_type is None and len(head) < SNIFF_BYTES:
+                head += chunk[: SNIFF_BYTES - len(head)]
+                if len(head) >= SNIFF_BYTES:
+                    content_type = detect_image_type(head)
+                    if content_type is None:
+                        break  # not an image: no need to read further
+            digest.update(chunk)
+            dest.write(chunk)
+        if content_type is None:
+            content_type = detect_image_type(head)
+        if content_type is None:
+            raise ImageUploadError(
+                f"the content is not an image{via}: the server claimed Content-Type '{claimed}', "
+                f"first bytes seen: {describe_bytes(head)}"
+            )
+        dest.flush()
+        return {"sha256": digest.hexdigest(), "size": size, "content_type": content_type}
+    except ImageUploadError:
+        raise
+    except TimeoutError as e:
+        raise ImageUploadError(describe_url_error(e, timeout)) from e
+    except urllib.error.URLError as e:
+        raise ImageUploadError(describe_url_error(e, timeout)) from e
+    except UrlsConnectionError as e:
+        raise ImageUploadError(str(e)) from e
+    except http.client.HTTPException as e:
+        raise ImageUploadError(f"connection error ({type(e).__name__}: {e})") from e
+    except ValueError as e:
+        raise ImageUploadError(f"invalid URL ({e})") from e
+    except OSError as e:
+        raise ImageUploadError(describe_url_error(e, timeout)) from e
+    finally:
+        if response is not None:
+            response.close()
+
+
+def object_url(endpoint_url, bucket, key, region):
+    quoted_key = quote(key, safe="/~")
+    if endpoint_url:
+        return f"{endpoint_url.rstrip('/')}/{bucket}/{quoted_key}"
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{quoted_key}"
+
+
+def bucket_region(module, client, bucket):
+    """Fail when the bucket does not exist; return its region when S3 tells it."""
+    try:
+        response = client.head_bucket(Bucket=bucket, aws_retry=True)
+    except is_boto3_error_code(NO_BUCKET_CODES):
+        module.fail_json(msg=f"bucket {bucket} does not exist")
+    except is_boto3_error_code(("403", "AccessDenied", "Forbidden")):
+        # s3:ListBucket may be missing while object access is allowed; PutObject will tell.
+        return None
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Unable to check bucket {bucket}")
+    return response.get("BucketRegion")
+
+
+def current_object(module, client, bucket, key):
+    """Return the object's head_object response, or None when absent."""
+    try:
+        return client.head_object(Bucket=bucket, Key=key, aws_retry=True)
+    except is_boto3_error_code(ABSENT_CODES):
+        return None
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Unable to read object {key} in bucket {bucket}")
+
+
+def current_tags(module, client, bucket, key):
+    try:
+        response = client.get_object_tagging(Bucket=bucket, Key=key, aws_retry=True)
+    except (ClientError, BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Unable to read the tags of object {key} in bucket {bucket}")
+    return boto3_tag_list_to_ansible_dict(response.get("TagSet", []))
+
+
+def state_of(head, tags=None):
+    if head is None:
+        return {}
+    state = {
+        "sha256": head.get("Metadata", {}).get("sha256"),
+        "size": head.get("ContentLength"),
+        "content_type": head.get("ContentType"),
+    }
+    if tags is not None:
+        state["tags"] = tags
+    return state
+
+
+def upload(module, client, bucket, key, path, image, tags):
+    params = {
+        "Bucket": bucket,
+        "Key": key,
+        "ContentType": image["content_type"],
+        "CacheControl": "no-cache",
+        "Metadata": {"sha256": image["sha256"], "source-url": module.params["url"]},
+    }
+    if tags:
+        params["Tagging"] = urlencode(tags, quote_via=quote)
+    try:
+        with open(path, "rb") as body:
+            response = client.put_object(Body=body, aws_retry=True, **params)
+    except is_boto3_error_code("NoSuchBucket"):
+        module.fail_json(msg=f"bucket {bucket} does not exist")
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Unable to upload {module.params['url']} to {key} in bucket {bucket}")
+    return response.get("ETag")
+
+
+def put_tags(module, client, bucket, key, tags):
+    try:
+        client.put_object_tagging(
+            Bucket=bucket,
+            Key=key,
+            Tagging={"TagSet": ansible_dict_to_boto3_tag_list(tags)},
+            aws_retry=True,
+        )
+    except (ClientError, BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Unable to set the tags of object {key} in bucket {bucket}")
+
+
+def main():
+    argument_spec = {
+        "bucket": {"type": "str", "required": True},
+        "key": {"type": "str", "default": "image.jpg", "no_log": False},
+        "url": {"type": "str", "required": True},
+        "timeout": {"type": "int", "default": 30},
+        "max_size": {"type": "int", "default": 10485760},
+        "tags": {"type": "dict"},
+        "validate_certs": {"type": "bool", "default": True},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    bucket = module.params["bucket"]
+    key = module.params["key"]
+    url = module.params["url"]
+    timeout = module.params["timeout"]
+    max_size = module.params["max_size"]
+    tags = module.params["tags"]
+    if tags is not None:
+        tags = {str(k): str(v) for k, v in tags.items()}
+
+    problem = check_scheme(url)
+    if problem:
+        module.fail_json(msg=f"Invalid url {url}: {problem}")
+    if timeout <= 0:
+        module.fail_json(msg=f"timeout must be a positive number of seconds, got {timeout}")
+    if max_size <= 0:
+        module.fail_json(msg=f"max_size must be a positive number of bytes, got {max_size}")
+    if not key or key.startswith("/"):
+        module.fail_json(msg=f"key must be non-empty and must not start with '/', got {key!r}")
+    problem = validate_bucket_name(bucket)
+    if problem:
+        module.fail_json(msg=f"Invalid bucket name {bucket}: {problem}")
+
+    client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
+    region = bucket_region(module, client, bucket) or module.region
+
+    fd, path = tempfile.mkstemp(prefix="s3_image_upload-", dir=module.tmpdir)
+    try:
+        with os.fdopen(fd, "wb") as dest:
+            try:
+                image = download(url, dest, timeout, max_size, module.params["validate_certs"])
+            except ImageUploadError as e:
+                module.fail_json(msg=f"Unable to download {url}: {e}", source_url=url)
+
+        head = current_object(module, client, bucket, key)
+        old_tags = None
+        if head is not None and tags is not None:
+            old_tags = current_tags(module, client, bucket, key)
+
+        content_same = (
+            head is not None
+            and head.get("Metadata", {}).get("sha256") == image["sha256"]
+            and head.get("ContentType") == image["content_type"]
+        )
+        tags_same = tags is None or (head is not None and old_tags == tags)
+        changed = not (content_same and tags_same)
+        etag = head.get("ETag") if head is not None else None
+
+        after = {"sha256": image["sha256"], "size": image["size"], "content_type": image["content_type"]}
+        if tags is not None:
+            after["tags"] = tags
+        before = state_of(head, old_tags)
+
+        if changed and not module.check_mode:
+            if not content_same:
+                keep_tags = tags
+                if keep_tags is None and head is not None:
+                    keep_tags = current_tags(module, client, bucket, key)
+                etag = upload(module, client, bucket, key, path, image, keep_tags)
+            else:
+                put_tags(module, client, bucket, key, tags)
+        elif changed and not content_same:
+            etag = None  # check mode: the object would be replaced
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+
+    result = {
+        "changed": changed,
+        "url": object_url(module.params.get("endpoint_url"), bucket, key, region or "us-east-1"),
+        "bucket": bucket,
+        "key": key,
+        "content_type": image["content_type"],
+        "size": image["size"],
+        "sha256": image["sha256"],
+        "source_url": url,
+    }
+    if etag:
+        result["etag"] = etag.strip('"')
+    if tags is not None:
+        result["tags"] = tags
+    if module._diff:
+        result["diff"] = {"before": before, "after": after}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
