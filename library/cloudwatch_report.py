@@ -1,0 +1,1011 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible module layout: the documentation strings come before the imports, and the
+# encoding line is kept as in the amazon.aws modules.
+# ruff: noqa: E402, UP009
+
+DOCUMENTATION = r"""
+---
+module: cloudwatch_report
+short_description: Report recent CloudWatch metrics for EC2 instances, S3 buckets and custom metrics
+version_added: 1.0.0
+description:
+  - Reads recent CloudWatch datapoints for EC2 instances (namespace C(AWS/EC2)), S3 buckets
+    (namespace C(AWS/S3)) and any custom metric, and returns them with a per-series summary
+    and a plain-text table for the console.
+  - All series are fetched with C(GetMetricData), packed into as few calls as the API allows
+    (at most 500 queries per call, following C(NextToken) when CloudWatch splits the answer).
+  - The module only reads. It runs the same way in check mode and never reports a change.
+  - A series without datapoints is not an error; it is returned with RV(metrics[].status=no_data)
+    and a RV(metrics[].note) giving the likely reason.
+  - S3 storage metrics (C(BucketSizeBytes), C(NumberOfObjects)) are published once a day, so they
+    are read with a period of one day from midnight UTC at least two days before the end of the
+    window, whatever O(window_minutes) and O(period) say.
+author:
+  - Project team
+options:
+  instance_ids:
+    description:
+      - EC2 instance IDs to report on, with the metrics in O(ec2_metrics).
+    type: list
+    elements: str
+    default: []
+  bucket_names:
+    description:
+      - S3 bucket names to report on, with the metrics in O(s3_metrics).
+      - The buckets must be in the region the module runs against; S3 publishes their metrics there.
+    type: list
+    elements: str
+    default: []
+  ec2_metrics:
+    description:
+      - Names of C(AWS/EC2) metrics to read for every instance in O(instance_ids), with the
+        dimension C(InstanceId).
+      - Names are case-sensitive and must be known C(AWS/EC2) metrics, for example C(CPUUtilization),
+        C(NetworkIn), C(NetworkOut), C(NetworkPacketsIn), C(NetworkPacketsOut), C(DiskReadBytes),
+        C(DiskWriteBytes), C(DiskReadOps), C(DiskWriteOps), C(StatusCheckFailed),
+        C(StatusCheckFailed_Instance), C(StatusCheckFailed_System), C(CPUCreditUsage),
+        C(CPUCreditBalance), C(MetadataNoToken).
+      - Use O(custom_metrics) for anything else.
+    type: list
+    elements: str
+    default: [CPUUtilization, NetworkIn, NetworkOut, StatusCheckFailed]
+  s3_metrics:
+    description:
+      - Names of C(AWS/S3) metrics to read for every bucket in O(bucket_names).
+      - C(BucketSizeBytes) is read with the dimensions C(BucketName) and C(StorageType=StandardStorage),
+        C(NumberOfObjects) with C(BucketName) and C(StorageType=AllStorageTypes), both with a period of
+        one day.
+      - Request metrics (C(AllRequests), C(GetRequests), C(PutRequests), C(4xxErrors), C(5xxErrors),
+        C(BytesDownloaded), C(FirstByteLatency) and the other C(AWS/S3) request metrics) are read with
+        the dimensions C(BucketName) and C(FilterId=<s3_request_metrics_filter>) and the period O(period).
+        S3 only publishes them for buckets with a request metrics configuration.
+    type: list
+    elements: str
+    default: [BucketSizeBytes, NumberOfObjects]
+  s3_request_metrics_filter:
+    description:
+      - Value of the C(FilterId) dimension used for S3 request metrics, that is the name of the
+        bucket's request metrics configuration.
+      - C(EntireBucket) is the name the S3 console gives the filter that covers the whole bucket.
+    type: str
+    default: EntireBucket
+  custom_metrics:
+    description:
+      - Further metrics, each read for exactly the dimensions given.
+      - For example the C(PageViews) metric the deployment publishes in the namespace C(WebServer)
+        with the dimension C(Deployment=<name>).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      namespace:
+        description:
+          - Namespace of the metric.
+        type: str
+        required: true
+      name:
+        description:
+          - Name of the metric.
+        type: str
+        required: true
+      dimensions:
+        description:
+          - Dimensions of the metric, name to value. CloudWatch matches the full set exactly.
+        type: dict
+        default: {}
+      stat:
+        description:
+          - Statistic for this metric only, instead of the ones in O(statistics).
+        type: str
+        choices: [Average, Minimum, Maximum, Sum, SampleCount]
+      unit:
+        description:
+          - Unit the metric is published with. When set, only datapoints published with this unit
+            are read, and the unit is shown in the report.
+        type: str
+        choices:
+          - Seconds
+          - Microseconds
+          - Milliseconds
+          - Bytes
+          - Kilobytes
+          - Megabytes
+          - Gigabytes
+          - Terabytes
+          - Bits
+          - Kilobits
+          - Megabits
+          - Gigabits
+          - Terabits
+          - Percent
+          - Count
+          - Bytes/Second
+          - Kilobytes/Second
+          - Megabytes/Second
+          - Gigabytes/Second
+          - Terabytes/Second
+          - Bits/Second
+          - Kilobits/Second
+          - Megabits/Second
+          - Gigabits/Second
+          - Terabits/Second
+          - Count/Second
+          - None
+  window_minutes:
+    description:
+      - Length of the report window in minutes, ending now.
+      - The start is rounded down to a multiple of O(period).
+    type: int
+    default: 60
+  period:
+    description:
+      - Length in seconds of the period each datapoint aggregates.
+      - Must be a positive multiple of 60. EC2 basic monitoring publishes every 300 seconds, so a
+        shorter period only helps for instances with detailed monitoring.
+    type: int
+    default: 300
+  statistics:
+    description:
+      - Statistics to read for every metric. Each statistic gives its own series.
+    type: list
+    elements: str
+    choices: [Average, Minimum, Maximum, Sum, SampleCount]
+    default: [Average, Minimum, Maximum]
+  validate_resources:
+    description:
+      - Check before reading metrics that every instance in O(instance_ids) exists in the region
+        (C(ec2:DescribeInstances)) and every bucket in O(bucket_names) exists (C(s3:HeadBucket)),
+        and fail naming the ones that do not.
+      - When V(false), unknown resources simply report no data.
+    type: bool
+    default: true
+notes:
+  - Needs C(cloudwatch:GetMetricData), and with O(validate_resources=true) also C(ec2:DescribeInstances)
+    and C(s3:ListBucket) on the buckets (for C(HeadBucket)).
+  - CloudWatch bills C(GetMetricData) per metric read, not per call.
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Report the last hour of the web servers' EC2 metrics and the image bucket.
+  cloudwatch_report:
+    region: us-east-1
+    instance_ids: "{{ groups['webservers'] | map('extract', hostvars, 'instance_id') | list }}"
+    bucket_names:
+      - example-webserver-images
+  register: _cloudwatch_report
+
+- name: Show the report.
+  ansible.builtin.debug:
+    msg: "{{ _cloudwatch_report.table.splitlines() }}"
+
+- name: Report page views of the deployment for the last day, hour by hour.
+  cloudwatch_report:
+    region: us-east-1
+    window_minutes: 1440
+    period: 3600
+    custom_metrics:
+      - namespace: WebServer
+        name: PageViews
+        dimensions:
+          Deployment: production
+        stat: Sum
+        unit: Count
+
+- name: Report CPU credits of burstable instances every minute, without looking the instances up.
+  cloudwatch_report:
+    region: eu-west-1
+    instance_ids:
+      - i-0123456789abcdef0
+    ec2_metrics: [CPUUtilization, CPUCreditUsage, CPUCreditBalance]
+    statistics: [Average, Maximum]
+    period: 60
+    window_minutes: 30
+    validate_resources: false
+"""
+
+RETURN = r"""
+changed:
+  description: Always V(false); the module only reads.
+  returned: always
+  type: bool
+  sample: false
+metrics:
+  description: One entry per resource, metric and statistic, in the order of the options.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: CloudWatch namespace of the metric.
+      returned: always
+      type: str
+      sample: AWS/EC2
+    metric:
+      description: Name of the metric.
+      returned: always
+      type: str
+      sample: CPUUtilization
+    dimensions:
+      description: Dimensions the metric was read with, name to value.
+      returned: always
+      type: dict
+      sample: {"InstanceId": "i-0123456789abcdef0"}
+    resource:
+      description:
+        - What the series is about; the instance ID, the bucket name or, for custom metrics,
+          the dimension values joined with C(/) (the namespace when there are no dimensions).
+      returned: always
+      type: str
+      sample: i-0123456789abcdef0
+    statistic:
+      description: Statistic of the series.
+      returned: always
+      type: str
+      sample: Average
+    unit:
+      description:
+        - Unit of the values, from the table of known AWS metrics or the O(custom_metrics[].unit) given.
+        - V(null) for custom metrics without a unit.
+      returned: always
+      type: str
+      sample: Percent
+    period:
+      description: Period of the datapoints in seconds (86400 for S3 storage metrics).
+      returned: always
+      type: int
+      sample: 300
+    datapoints:
+      description: The datapoints, oldest first.
+      returned: always
+      type: list
+      elements: dict
+      contains:
+        timestamp:
+          description: Start of the period, ISO 8601 in UTC.
+          returned: always
+          type: str
+          sample: "2024-05-01T12:05:00Z"
+        value:
+          description: Value of the statistic in that period.
+          returned: always
+          type: float
+          sample: 12.5
+    summary:
+      description: Summary of the datapoints. All values but RV(metrics[].summary.count) are V(null) without data.
+      returned: always
+      type: dict
+      contains:
+        count:
+          description: Number of datapoints.
+          returned: always
+          type: int
+          sample: 12
+        min:
+          description: Smallest value.
+          returned: always
+          type: float
+          sample: 1.5
+        average:
+          description: Mean of the values.
+          returned: always
+          type: float
+          sample: 7.25
+        max:
+          description: Largest value.
+          returned: always
+          type: float
+          sample: 20.0
+        latest:
+          description: Value of the most recent datapoint.
+          returned: always
+          type: float
+          sample: 3.0
+        latest_timestamp:
+          description: Timestamp of the most recent datapoint, ISO 8601 in UTC.
+          returned: always
+          type: str
+          sample: "2024-05-01T12:55:00Z"
+    status:
+      description: V(ok) when there are datapoints, V(no_data) when there are none.
+      returned: always
+      type: str
+      sample: ok
+    note:
+      description: Likely reason why the series has no data.
+      returned: when RV(metrics[].status=no_data)
+      type: str
+      sample: >-
+        Instance i-0123456789abcdef0 was launched at 2024-05-01T12:58:00Z; EC2 basic monitoring
+        publishes every 5 minutes (detailed monitoring every minute), so a new instance has no
+        datapoints for its first minutes.
+table:
+  description: Plain-text fixed-width table of the report, one row per series, for the console.
+  returned: success
+  type: str
+  sample: |-
+    RESOURCE             NAMESPACE  METRIC          STAT      MIN   AVG  MAX  LATEST  UNIT     POINTS
+    i-0123456789abcdef0  AWS/EC2    CPUUtilization  Average  1.50  7.25   20       3  Percent      12
+    i-0123456789abcdef0  AWS/EC2    NetworkIn       Average     -     -    -       -  Bytes         0
+window:
+  description: Time window of the report.
+  returned: success
+  type: dict
+  contains:
+    start:
+      description: Start of the window, ISO 8601 in UTC, rounded down to a multiple of the period.
+      returned: always
+      type: str
+      sample: "2024-05-01T12:00:00Z"
+    end:
+      description: End of the window, ISO 8601 in UTC.
+      returned: always
+      type: str
+      sample: "2024-05-01T13:01:00Z"
+    period:
+      description: Period of the datapoints in seconds.
+      returned: always
+      type: int
+      sample: 300
+    minutes:
+      description: Length of the window asked for, in minutes.
+      returned: always
+      type: int
+      sample: 60
+    daily_start:
+      description: Start of the longer window used for the daily S3 storage metrics, midnight UTC.
+      returned: when S3 storage metrics are read
+      type: str
+      sample: "2024-04-29T00:00:00Z"
+api_calls:
+  description: Number of AWS API calls the module made, validation calls included.
+  returned: success
+  type: int
+  sample: 2
+api_calls_by_operation:
+  description: The same count per API operation.
+  returned: success
+  type: dict
+  sample: {"DescribeInstances": 1, "GetMetricData": 1}
+"""
+
+import datetime
+import difflib
+import re
+
+try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+STATISTICS = ["Average", "Minimum", "Maximum", "Sum", "SampleCount"]
+
+UNITS = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+]
+
+# Known AWS/EC2 metrics (dimension InstanceId) and their units.
+EC2_METRIC_UNITS = {
+    "CPUUtilization": "Percent",
+    "NetworkIn": "Bytes",
+    "NetworkOut": "Bytes",
+    "NetworkPacketsIn": "Count",
+    "NetworkPacketsOut": "Count",
+    "DiskReadBytes": "Bytes",
+    "DiskWriteBytes": "Bytes",
+    "DiskReadOps": "Count",
+    "DiskWriteOps": "Count",
+    "StatusCheckFailed": "Count",
+    "StatusCheckFailed_Instance": "Count",
+    "StatusCheckFailed_System": "Count",
+    "StatusCheckFailed_AttachedEBS": "Count",
+    "CPUCreditUsage": "Count",
+    "CPUCreditBalance": "Count",
+    "CPUSurplusCreditBalance": "Count",
+    "CPUSurplusCreditsCharged": "Count",
+    "MetadataNoToken": "Count",
+    "MetadataNoTokenRejected": "Count",
+    "EBSReadOps": "Count",
+    "EBSWriteOps": "Count",
+    "EBSReadBytes": "Bytes",
+    "EBSWriteBytes": "Bytes",
+    "EBSIOBalance%": "Percent",
+    "EBSByteBalance%": "Percent",
+}
+
+# Daily AWS/S3 storage metrics: unit and the StorageType dimension they are read with.
+S3_STORAGE_METRICS = {
+    "BucketSizeBytes": ("Bytes", "StandardStorage"),
+    "NumberOfObjects": ("Count", "AllStorageTypes"),
+}
+
+# AWS/S3 request metrics (dimensions BucketName and FilterId) and their units.
+S3_REQUEST_METRIC_UNITS = {
+    "AllRequests": "Count",
+    "GetRequests": "Count",
+    "PutRequests": "Count",
+    "DeleteRequests": "Count",
+    "HeadRequests": "Count",
+    "PostRequests": "Count",
+    "SelectRequests": "Count",
+    "SelectBytesScanned": "Bytes",
+    "SelectBytesReturned": "Bytes",
+    "ListRequests": "Count",
+    "BytesDownloaded": "Bytes",
+    "BytesUploaded": "Bytes",
+    "4xxErrors": "Count",
+    "5xxErrors": "Count",
+    "FirstByteLatency": "Milliseconds",
+    "TotalRequestLatency": "Milliseconds",
+}
+
+S3_METRIC_UNITS = {metric: unit for metric, (unit, _storage) in S3_STORAGE_METRICS.items()}
+S3_METRIC_UNITS.update(S3_REQUEST_METRIC_UNITS)
+
+# GetMetricData takes at most 500 queries per call.
+MAX_QUERIES_PER_CALL = 500
+DAILY_PERIOD = 86400
+# The daily S3 storage metrics are read over at least this many days before today.
+DAILY_LOOKBACK_DAYS = 2
+INSTANCE_ID_RE = re.compile(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+DESCRIBE_INSTANCES_CHUNK = 200
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+class CloudWatchReportError(Exception):
+    """A failure of this module; original_e is the boto3 exception behind it, if any."""
+
+    def __init__(self, message, original_e=None):
+        super().__init__(message)
+        self.message = message
+        self.original_e = original_e
+
+
+class ApiCallCounter:
+    """Counts the API calls made through the boto3 clients it is attached to, per operation."""
+
+    def __init__(self):
+        self.by_operation = {}
+
+    def attach(self, client):
+        # module.client() with a retry decorator returns a wrapper around the boto3 client.
+        boto_client = getattr(client, "client", client)
+        boto_client.meta.events.register("before-call", self._count)
+        return client
+
+    def _count(self, model, **kwargs):
+        self.by_operation[model.name] = self.by_operation.get(model.name, 0) + 1
+
+    @property
+    def total(self):
+        return sum(self.by_operation.values())
+
+
+def iso(ts):
+    """ISO 8601 string in UTC, second precision."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=datetime.UTC)
+    return ts.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def unique(items):
+    """The items without duplicates, in the order they first appear."""
+    return list(dict.fromkeys(items))
+
+
+def chunks(items, size):
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
+
+
+def plural(word, items):
+    return word if len(items) == 1 else f"{word}s"
+
+
+def compute_window(now, window_minutes, period, with_daily):
+    """The report window: end rounded up to the minute, start rounded down to the period."""
+    end_seconds = int((now - EPOCH).total_seconds())
+    end_seconds = -(-end_seconds // 60) * 60
+    start_seconds = end_seconds - window_minutes * 60
+    start_seconds -= start_seconds % period
+    window = {
+        "start": EPOCH + datetime.timedelta(seconds=start_seconds),
+        "end": EPOCH + datetime.timedelta(seconds=end_seconds),
+        "period": period,
+        "minutes": window_minutes,
+    }
+    if with_daily:
+        today = end_seconds - end_seconds % DAILY_PERIOD
+        daily_start = min(today - DAILY_LOOKBACK_DAYS * DAILY_PERIOD, start_seconds - start_seconds % DAILY_PERIOD)
+        window["daily_start"] = EPOCH + datetime.timedelta(seconds=daily_start)
+    return window
+
+
+def check_metric_names(option, namespace, names, known):
+    unknown = [name for name in names if name not in known]
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hints.append(f"'{name}' (did you mean '{close[0]}'?)" if close else f"'{name}'")
+    raise CloudWatchReportError(
+        f"{option}: unknown {namespace} metric {plural('name', unknown)} {', '.join(hints)}; names are"
+        f" case-sensitive and must be among: {', '.join(sorted(known))}. Use custom_metrics for other metrics."
+    )
+
+
+def validate_params(params):
+    """Checks what the argument spec cannot; raises CloudWatchReportError naming the option."""
+    period = params["period"]
+    if period < 60 or period % 60:
+        raise CloudWatchReportError(
+            f"period must be a positive multiple of 60 seconds (60, 120, 300, 3600 ...), got {period}"
+        )
+    if params["window_minutes"] < 1:
+        raise CloudWatchReportError(f"window_minutes must be at least 1, got {params['window_minutes']}")
+    if not params["statistics"]:
+        raise CloudWatchReportError(f"statistics must name at least one of {', '.join(STATISTICS)}, got none")
+    check_metric_names("ec2_metrics", "AWS/EC2", params["ec2_metrics"], EC2_METRIC_UNITS)
+    check_metric_names("s3_metrics", "AWS/S3", params["s3_metrics"], S3_METRIC_UNITS)
+
+    malformed = [i for i in params["instance_ids"] if not INSTANCE_ID_RE.match(i)]
+    if malformed:
+        raise CloudWatchReportError(
+            f"instance_ids: {', '.join(repr(i) for i in malformed)} is not a valid EC2 instance ID;"
+            " an ID is 'i-' and 8 or 17 lowercase hex digits, like i-0123456789abcdef0"
+        )
+    if any(not bucket for bucket in params["bucket_names"]):
+        raise CloudWatchReportError("bucket_names must not contain an empty name")
+    for index, custom in enumerate(params["custom_metrics"]):
+        for key in ("namespace", "name"):
+            if not custom[key]:
+                raise CloudWatchReportError(f"custom_metrics[{index}].{key} must not be empty")
+
+    if not (params["instance_ids"] or params["bucket_names"] or params["custom_metrics"]):
+        raise CloudWatchReportError(
+            "Nothing to report: instance_ids, bucket_names and custom_metrics are all empty;"
+            " give at least one instance ID, bucket name or custom metric"
+        )
+    if params["instance_ids"] and not params["ec2_metrics"]:
+        raise CloudWatchReportError("instance_ids is set but ec2_metrics is empty; name at least one AWS/EC2 metric")
+    if params["bucket_names"] and not params["s3_metrics"]:
+        raise CloudWatchReportError("bucket_names is set but s3_metrics is empty; name at least one AWS/S3 metric")
+
+
+def not_found_message(instance_ids, region):
+    return (
+        f"{plural('instance', instance_ids)} {', '.join(instance_ids)} not found in region {region}"
+        " (instance_ids; check the ID and the region, or set validate_resources=false)"
+    )
+
+
+def find_missing_instances(ec2, instance_ids):
+    """Which of the IDs do not exist; a filter, unlike InstanceIds, does not fail on unknown IDs."""
+    try:
+        response = ec2.describe_instances(aws_retry=True, Filters=[{"Name": "instance-id", "Values": instance_ids}])
+    except (ClientError, BotoCoreError) as e:
+        raise CloudWatchReportError("Unable to describe the EC2 instances", e) from e
+    found = {
+        instance["InstanceId"]
+        for reservation in response.get("Reservations", [])
+        for instance in reservation.get("Instances", [])
+    }
+    return [i for i in instance_ids if i not in found]
+
+
+def describe_instances(ec2, instance_ids, region):
+    """Returns {instance_id: instance}; fails naming the IDs that do not exist in the region."""
+    found = {}
+    for chunk in chunks(instance_ids, DESCRIBE_INSTANCES_CHUNK):
+        try:
+            response = ec2.describe_instances(aws_retry=True, InstanceIds=chunk)
+        except is_boto3_error_code("InvalidInstanceID.NotFound") as e:
+            missing = find_missing_instances(ec2, chunk) or chunk
+            raise CloudWatchReportError(not_found_message(missing, region)) from e
+        except is_boto3_error_code("InvalidInstanceID.Malformed") as e:
+            raise CloudWatchReportError(
+                f"instance_ids: malformed instance ID among {', '.join(chunk)}", original_e=e
+            ) from e
+        except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+            raise CloudWatchReportError("Unable to describe the EC2 instances", original_e=e) from e
+        for reservation in response.get("Reservations", []):
+            for instance in reservation.get("Instances", []):
+                found[instance["InstanceId"]] = instance
+    missing = [i for i in instance_ids if i not in found]
+    if missing:
+        raise CloudWatchReportError(not_found_message(missing, region))
+    return found
+
+
+def check_buckets(s3, bucket_names, region, module):
+    """Fails naming a bucket that does not exist or lives in another region."""
+    for bucket in bucket_names:
+        try:
+            response = s3.head_bucket(aws_retry=True, Bucket=bucket)
+        except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]) as e:
+            raise CloudWatchReportError(
+                f"bucket {bucket} not found (bucket_names; check the name, or set validate_resources=false)"
+            ) from e
+        except is_boto3_error_code(["403", "AccessDenied", "Forbidden"]):  # pylint: disable=duplicate-except
+            module.warn(
+                f"Access to bucket {bucket} is denied (HeadBucket 403): it exists but may belong to another"
+                " account, whose metrics are not in this account's CloudWatch"
+            )
+            continue
+        except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+            raise CloudWatchReportError(f"Unable to check bucket {bucket}", original_e=e) from e
+        headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+        bucket_region = response.get("BucketRegion") or headers.get("x-amz-bucket-region")
+        if bucket_region and region and bucket_region != region:
+            raise CloudWatchReportError(
+                f"bucket {bucket} is in region {bucket_region}; S3 publishes its metrics there, not in"
+                f" {region}: run the report against region {bucket_region}"
+            )
+
+
+def build_series(params):
+    """One entry per (resource, metric, statistic), in the order of the options."""
+    statistics = unique(params["statistics"])
+    series = []
+
+    def add(namespace, metric, dimensions, resource, kind, unit, stats, unit_filter=None, daily=False):
+        for stat in stats:
+            series.append(
+                {
+                    "namespace": namespace,
+                    "metric": metric,
+                    "dimensions": dimensions,
+                    "resource": resource,
+                    "kind": kind,
+                    "statistic": stat,
+                    "unit": unit,
+                    "unit_filter": unit_filter,
+                    "daily": daily,
+                }
+            )
+
+    for instance_id in unique(params["instance_ids"]):
+        for metric in unique(params["ec2_metrics"]):
+            dimensions = {"InstanceId": instance_id}
+            add("AWS/EC2", metric, dimensions, instance_id, "ec2", EC2_METRIC_UNITS[metric], statistics)
+    for bucket in unique(params["bucket_names"]):
+        for metric in unique(params["s3_metrics"]):
+            if metric in S3_STORAGE_METRICS:
+                unit, storage_type = S3_STORAGE_METRICS[metric]
+                # CloudWatch ignores the order of dimensions; moto matches them in order and
+                # publishes StorageType first.
+                dimensions = {"StorageType": storage_type, "BucketName": bucket}
+                add("AWS/S3", metric, dimensions, bucket, "s3_storage", unit, statistics, daily=True)
+            else:
+                dimensions = {"BucketName": bucket, "FilterId": params["s3_request_metrics_filter"]}
+                unit = S3_REQUEST_METRIC_UNITS[metric]
+                add("AWS/S3", metric, dimensions, bucket, "s3_request", unit, statistics)
+    for custom in params["custom_metrics"]:
+        dimensions = {str(k): str(v) for k, v in (custom.get("dimensions") or {}).items()}
+        resource = "/".join(dimensions.values()) or custom["namespace"]
+        stats = [custom["stat"]] if custom.get("stat") else statistics
+        unit = custom.get("unit")
+        add(custom["namespace"], custom["name"], dimensions, resource, "custom", unit, stats, unit_filter=unit)
+    for index, entry in enumerate(series):
+        entry["id"] = f"m{index}"
+    return series
+
+
+def metric_query(entry, period):
+    metric_stat = {
+        "Metric": {
+            "Namespace": entry["namespace"],
+            "MetricName": entry["metric"],
+            "Dimensions": [{"Name": name, "Value": value} for name, value in entry["dimensions"].items()],
+        },
+        "Period": period,
+        "Stat": entry["statistic"],
+    }
+    if entry["unit_filter"]:
+        metric_stat["Unit"] = entry["unit_filter"]
+    return {"Id": entry["id"], "MetricStat": metric_stat, "ReturnData": True}
+
+
+def get_metric_data(cloudwatch, queries, start, end):
+    """One GetMetricData request, following NextToken; the pages are merged by query Id."""
+    results = {}
+    messages = []
+    request = {
+        "MetricDataQueries": queries,
+        "StartTime": start,
+        "EndTime": end,
+        "ScanBy": "TimestampAscending",
+    }
+    while True:
+        try:
+            response = cloudwatch.get_metric_data(aws_retry=True, **request)
+        except (ClientError, BotoCoreError) as e:
+            raise CloudWatchReportError("Unable to get metric data from CloudWatch", original_e=e) from e
+        for result in response.get("MetricDataResults", []):
+            merged = results.setdefault(result["Id"], {"points": {}, "status_code": None})
+            timestamps = result.get("Timestamps", [])
+            values = result.get("Values", [])
+            merged["points"].update(zip(timestamps, values, strict=False))
+            merged["status_code"] = result.get("StatusCode")
+            messages.extend(f"{result['Id']}: {m.get('Value', '')}" for m in result.get("Messages", []))
+        messages.extend(m.get("Value", "") for m in response.get("Messages", []))
+        token = response.get("NextToken")
+        if not token:
+            return results, messages
+        request["NextToken"] = token
+
+
+def fetch_all(cloudwatch, series, window):
+    """Fetches every series with as few GetMetricData calls as the API allows.
+
+    A call holds at most 500 queries and one time range, so the daily S3 storage
+    metrics, read over a longer range, go into calls of their own.
+    """
+    groups = [
+        ([s for s in series if not s["daily"]], window["period"], window["start"]),
+        ([s for s in series if s["daily"]], DAILY_PERIOD, window.get("daily_start")),
+    ]
+    results = {}
+    messages = []
+    for group, period, start in groups:
+        for chunk in chunks(group, MAX_QUERIES_PER_CALL):
+            queries = [metric_query(entry, period) for entry in chunk]
+            chunk_results, chunk_messages = get_metric_data(cloudwatch, queries, start, window["end"])
+            results.update(chunk_results)
+            messages.extend(chunk_messages)
+    return results, messages
+
+
+def summarize(points):
+    if not points:
+        return {"count": 0, "min": None, "average": None, "max": None, "latest": None, "latest_timestamp": None}
+    values = [p["value"] for p in points]
+    return {
+        "count": len(values),
+        "min": min(values),
+        "average": sum(values) / len(values),
+        "max": max(values),
+        "latest": points[-1]["value"],
+        "latest_timestamp": points[-1]["timestamp"],
+    }
+
+
+def ec2_no_data_note(entry, window, instance):
+    state = instance.get("State", {}).get("Name")
+    if state and state not in ("running", "pending"):
+        return f"Instance {entry['resource']} is {state}; EC2 publishes no metrics for an instance that is not running."
+    launched = instance.get("LaunchTime")
+    if isinstance(launched, datetime.datetime) and launched > window["start"]:
+        return (
+            f"Instance {entry['resource']} was launched at {iso(launched)}; EC2 basic monitoring publishes every"
+            " 5 minutes (detailed monitoring every minute), so a new instance has no datapoints for its first minutes."
+        )
+    if entry["metric"].startswith(("CPUCredit", "CPUSurplus")):
+        return "CPU credit metrics are only published for burstable (T family) instances."
+    if entry["metric"].startswith("Disk"):
+        return "Disk* metrics only cover instance store volumes; EBS volumes report in AWS/EBS or as EBS* metrics."
+    return (
+        "No datapoints in the window. EC2 basic monitoring publishes every 5 minutes (detailed monitoring every"
+        " minute), so a new or just started instance has none yet, and a period under 300 seconds leaves gaps"
+        " without detailed monitoring."
+    )
+
+
+def no_data_note(entry, window, instances):
+    """The likely reason why a series has no datapoints."""
+    if entry["kind"] == "ec2":
+        return ec2_no_data_note(entry, window, instances.get(entry["resource"], {}))
+    if entry["kind"] == "s3_storage":
+        return (
+            "S3 storage metrics are published once a day (timestamped 00:00 UTC, often a day late); a bucket"
+            " created in the last day or two has none yet, and an empty bucket may have none. BucketSizeBytes"
+            " is read for StandardStorage only."
+        )
+    if entry["kind"] == "s3_request":
+        return (
+            "S3 request metrics are only published for a bucket with a request metrics configuration named"
+            f" '{entry['dimensions'].get('FilterId')}', and only for minutes with requests."
+        )
+    unit = " or unit" if entry["unit_filter"] else ""
+    return (
+        f"Custom metric not published in the window yet, or published with other dimensions{unit};"
+        " CloudWatch matches the namespace, the name and the full set of dimensions exactly."
+    )
+
+
+def format_number(value):
+    if value is None:
+        return "-"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.2f}"
+
+
+def render_table(metrics):
+    header = ["RESOURCE", "NAMESPACE", "METRIC", "STAT", "MIN", "AVG", "MAX", "LATEST", "UNIT", "POINTS"]
+    right_aligned = {"MIN", "AVG", "MAX", "LATEST", "POINTS"}
+    rows = []
+    for m in metrics:
+        summary = m["summary"]
+        rows.append(
+            [
+                m["resource"],
+                m["namespace"],
+                m["metric"],
+                m["statistic"],
+                format_number(summary["min"]),
+                format_number(summary["average"]),
+                format_number(summary["max"]),
+                format_number(summary["latest"]),
+                m["unit"] or "-",
+                str(summary["count"]),
+            ]
+        )
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if name in right_aligned else cell.ljust(width)
+            for name, cell, width in zip(header, row, widths, strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def build_report(params, clients, region, module, now=None):
+    """The whole report; clients maps a service name to a function returning its client."""
+    validate_params(params)
+    series = build_series(params)
+
+    instances = {}
+    if params["validate_resources"]:
+        if params["instance_ids"]:
+            instances = describe_instances(clients["ec2"](), unique(params["instance_ids"]), region)
+        if params["bucket_names"]:
+            check_buckets(clients["s3"](), unique(params["bucket_names"]), region, module)
+
+    now = now or datetime.datetime.now(datetime.UTC)
+    window = compute_window(now, params["window_minutes"], params["period"], any(s["daily"] for s in series))
+    results, messages = fetch_all(clients["cloudwatch"](), series, window)
+    for message in unique(m for m in messages if m):
+        module.warn(f"CloudWatch: {message}")
+
+    metrics = []
+    for entry in series:
+        result = results.get(entry["id"], {"points": {}, "status_code": None})
+        points = [{"timestamp": iso(ts), "value": float(value)} for ts, value in sorted(result["points"].items())]
+        metric = {
+            "namespace": entry["namespace"],
+            "metric": entry["metric"],
+            "dimensions": entry["dimensions"],
+            "resource": entry["resource"],
+            "statistic": entry["statistic"],
+            "unit": entry["unit"],
+            "period": DAILY_PERIOD if entry["daily"] else window["period"],
+            "datapoints": points,
+            "summary": summarize(points),
+            "status": "ok" if points else "no_data",
+        }
+        if not points:
+            metric["note"] = no_data_note(entry, window, instances)
+            if result["status_code"] not in (None, "Complete"):
+                metric["note"] += f" CloudWatch answered with status {result['status_code']}."
+        metrics.append(metric)
+
+    report_window = {
+        "start": iso(window["start"]),
+        "end": iso(window["end"]),
+        "period": window["period"],
+        "minutes": window["minutes"],
+    }
+    if "daily_start" in window:
+        report_window["daily_start"] = iso(window["daily_start"])
+    return {"metrics": metrics, "table": render_table(metrics), "window": report_window}
+
+
+def argument_spec():
+    return {
+        "instance_ids": {"type": "list", "elements": "str", "default": []},
+        "bucket_names": {"type": "list", "elements": "str", "default": []},
+        "ec2_metrics": {
+            "type": "list",
+            "elements": "str",
+            "default": ["CPUUtilization", "NetworkIn", "NetworkOut", "StatusCheckFailed"],
+        },
+        "s3_metrics": {"type": "list", "elements": "str", "default": ["BucketSizeBytes", "NumberOfObjects"]},
+        "s3_request_metrics_filter": {"type": "str", "default": "EntireBucket"},
+        "custom_metrics": {
+            "type": "list",
+            "elements": "dict",
+            "default": [],
+            "options": {
+                "namespace": {"type": "str", "required": True},
+                "name": {"type": "str", "required": True},
+                "dimensions": {"type": "dict", "default": {}},
+                "stat": {"type": "str", "choices": STATISTICS},
+                "unit": {"type": "str", "choices": UNITS},
+            },
+        },
+        "window_minutes": {"type": "int", "default": 60},
+        "period": {"type": "int", "default": 300},
+        "statistics": {
+            "type": "list",
+            "elements": "str",
+            "choices": STATISTICS,
+            "default": ["Average", "Minimum", "Maximum"],
+        },
+        "validate_resources": {"type": "bool", "default": True},
+    }
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
+
+    counter = ApiCallCounter()
+    created = {}
+
+    def client_getter(service):
+        def get():
+            if service not in created:
+                client = module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+                created[service] = counter.attach(client)
+            return created[service]
+
+        return get
+
+    clients = {service: client_getter(service) for service in ("cloudwatch", "ec2", "s3")}
+
+    try:
+        report = build_report(module.params, clients, module.region, module)
+    except CloudWatchReportError as e:
+        if e.original_e is not None:
+            module.fail_json_aws(e.original_e, msg=e.message)
+        module.fail_json(msg=e.message)
+    except (ClientError, BotoCoreError) as e:
+        module.fail_json_aws(e, msg="Unable to build the CloudWatch report")
+
+    module.exit_json(changed=False, api_calls=counter.total, api_calls_by_operation=counter.by_operation, **report)
+
+
+if __name__ == "__main__":
+    main()
