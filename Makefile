@@ -1,0 +1,70 @@
+# One-command entry points. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+BIN         := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export ANSIBLE_CONFIG := $(abspath ansible.cfg)
+SYSTEM_PACKAGES := podman runc debootstrap iproute2 chromium tmux
+STAMP       := $(VENV)/.installed
+
+.PHONY: help setup system-packages venv image lint unit integration molecule test demo bench up down clean
+
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: system-packages venv image ## Install everything the project needs (idempotent).
+
+system-packages: ## Install podman, runc, debootstrap, chromium, tmux with apt-get when missing.
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "System packages: all present."; \
+	elif [ "$$(id -u)" != 0 ]; then echo "Missing system packages:$$missing. Install them as root: sudo apt-get install -y$$missing" >&2; exit 1; \
+	else echo "Installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$$missing >/dev/null; fi
+
+venv: $(STAMP) ## Create .venv with the pinned Python requirements.
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+image: venv ## Build the local cloud's instance image (reused when it exists).
+	$(BIN)/localcloud image build
+
+lint: venv ## yamllint, ansible-lint (production profile) and ruff.
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: venv ## Module unit tests (real boto3 against moto, real local HTTP origin).
+	$(BIN)/pytest -q tests/unit
+
+integration: setup ## The local cloud and the playbooks, for real.
+	$(BIN)/pytest -q tests/integration
+
+molecule: setup ## The webserver role in a local-cloud instance image container.
+	cd roles/webserver && $(abspath $(BIN))/molecule test
+
+test: setup lint ## The whole suite: lint, unit, integration, molecule.
+	$(BIN)/pytest -q tests/unit tests/integration
+	$(MAKE) --no-print-directory molecule
+
+up: setup ## Start the local cloud.
+	$(BIN)/localcloud up
+
+down: ## Stop the local cloud and remove its instances.
+	@if [ -x $(BIN)/localcloud ]; then $(BIN)/localcloud down; fi
+
+demo: up ## Start the local cloud and deploy the web server on it.
+	$(BIN)/ansible-playbook -i inventory/local playbooks/deploy.yml
+
+bench: setup ## Benchmarks (figures, not pass/fail).
+	$(PY) tests/bench/run.py
+
+clean: down ## Remove the venv, state, logs and reports.
+	rm -rf $(VENV) .state logs reports .ssh

@@ -1,0 +1,120 @@
+"""Settings of the local cloud: where its state lives and which loopback ports it uses.
+
+Every setting has a default and an environment variable, so that tests and users can
+run several clouds side by side without editing anything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Credentials moto accepts; they are not secrets and never reach AWS.
+ACCESS_KEY_ID = "localcloud"
+SECRET_ACCESS_KEY = "localcloud"  # noqa: S105 - a fixed, public value moto accepts
+ACCOUNT_ID = "123456789012"
+
+# The instance image: Debian 12 built locally, registered in every region as this AMI.
+IMAGE_NAME = "localhost/localcloud/debian-12"
+AMI_NAME_PREFIX = "localcloud-debian-12-amd64"
+# Debian publishes its AMIs in these public SSM parameters on AWS; the local cloud answers them.
+DEBIAN_SSM_PARAMETERS = (
+    "/aws/service/debian/release/12/latest/amd64",
+    "/aws/service/debian/release/bookworm/latest/amd64",
+)
+LOGIN_USER = "admin"
+LABEL = "io.localcloud.home"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the local cloud keeps its files and which loopback addresses it serves on."""
+
+    home: Path
+    host: str
+    port: int
+    origin_port: int
+    region: str
+    public_ip_network: ipaddress.IPv4Network
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def origin_url(self) -> str:
+        return f"http://{self.host}:{self.origin_port}/image.jpg"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "localcloud.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "localcloud.log"
+
+    @property
+    def containers_conf(self) -> Path:
+        return self.home / "containers.conf"
+
+    @property
+    def origin_dir(self) -> Path:
+        return self.home / "origin"
+
+    @property
+    def image_dir(self) -> Path:
+        return self.home / "image"
+
+    @property
+    def namespace_prefix(self) -> str:
+        """Prefix of the network namespaces and containers, unique per home folder."""
+        import hashlib
+
+        digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:6]
+        return f"lc{digest}"
+
+
+def load() -> Settings:
+    """Read the settings from the environment, with the documented defaults."""
+    home = Path(os.environ.get("LOCALCLOUD_HOME", PROJECT_ROOT / ".state" / "localcloud"))
+    network = os.environ.get("LOCALCLOUD_PUBLIC_IPS", "127.42.0.0/16")
+    try:
+        public = ipaddress.IPv4Network(network)
+    except ValueError as exc:
+        raise SystemExit(f"LOCALCLOUD_PUBLIC_IPS={network!r} is not a network: {exc}") from None
+    if not public.subnet_of(ipaddress.IPv4Network("127.0.0.0/8")):
+        raise SystemExit(
+            f"LOCALCLOUD_PUBLIC_IPS={network!r} must lie in the loopback range 127.0.0.0/8: "
+            "the local cloud never hands out addresses that could leave this machine."
+        )
+    return Settings(
+        home=home.resolve(),
+        host=os.environ.get("LOCALCLOUD_HOST", "127.0.0.1"),
+        port=_port("LOCALCLOUD_PORT", 4566),
+        origin_port=_port("LOCALCLOUD_ORIGIN_PORT", 4567),
+        region=os.environ.get("LOCALCLOUD_REGION", "us-east-1"),
+        public_ip_network=public,
+    )
+
+
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"{name}={value!r} is not a TCP port (1-65535).")
+    return int(value)
+
+
+def client_environment(settings: Settings) -> dict[str, str]:
+    """The variables that point boto3, the AWS CLI and amazon.aws at the local cloud."""
+    return {
+        "AWS_ENDPOINT_URL": settings.endpoint,
+        "AWS_URL": settings.endpoint,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": settings.region,
+        "AWS_REGION": settings.region,
+    }

@@ -1,0 +1,84 @@
+"""The local cloud's server process: moto's API, the instances, the image origin.
+
+`localcloud up` starts it in the background; `localcloud down` sends it SIGTERM, and it
+removes every container and namespace it made before it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+from . import config
+
+
+def _prepare_moto_environment() -> None:
+    # Behave like AWS where moto can: unknown key pairs and AMIs fail RunInstances.
+    os.environ.setdefault("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
+    os.environ.setdefault("MOTO_ENABLE_AMI_VALIDATION", "true")
+    os.environ.setdefault("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
+    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+
+
+def main() -> int:
+    settings = config.load()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=[logging.StreamHandler(sys.stderr)],
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    log = logging.getLogger("localcloud").info
+    _prepare_moto_environment()
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    from . import motopatch
+    from .metrics import MetricsPublisher
+    from .origin import Origin, OriginServer
+    from .runtime import Cloud
+
+    cloud = Cloud(settings, log)
+    orphans = cloud.sweep()
+    if orphans:
+        log(f"removed {orphans} container(s) left by an earlier run")
+    motopatch.install(cloud)
+
+    app = DomainDispatcherApplication(create_backend_app)
+    api = make_server(settings.host, settings.port, app, threaded=True)
+    origin = OriginServer(settings.host, settings.origin_port, Origin(settings.origin_dir), log)
+    origin.start()
+    publisher = MetricsPublisher(cloud, settings)
+    publisher.start()
+
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: object) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log(f"signal {signum}: stopping")
+        threading.Thread(target=api.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log(f"AWS APIs at {settings.endpoint}, image origin at {settings.origin_url}, pid {os.getpid()}")
+    settings.pid_file.write_text(str(os.getpid()))
+    try:
+        api.serve_forever()
+    finally:
+        publisher.stop()
+        removed = cloud.shutdown()
+        origin.shutdown()
+        log(f"stopped; removed {removed} container(s)")
+        settings.pid_file.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""EC2 metrics for the local cloud's instances, measured for real and sent to moto's CloudWatch.
+
+Every interval (60 s, LOCALCLOUD_METRICS_INTERVAL) and on SIGUSR1 (`localcloud metrics`),
+each running instance gets, in namespace AWS/EC2 with the InstanceId dimension and EC2's units:
+- CPUUtilization (Percent): the container's CPU time over the interval, per vCPU of its type;
+- NetworkIn / NetworkOut (Bytes): bytes through its public address since the last sample;
+- StatusCheckFailed (Count): 0 while its container runs, 1 when it does not.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import config
+
+VCPUS = {"nano": 2, "micro": 2, "small": 2, "medium": 2, "large": 2, "xlarge": 4}
+
+
+def vcpus(instance_type: str) -> int:
+    return VCPUS.get(instance_type.split(".")[-1], 2)
+
+
+def cpu_seconds(cgroup_path: str) -> float | None:
+    """CPU time used by a container's cgroup, on cgroup v1 or v2."""
+    v1 = Path("/sys/fs/cgroup/cpuacct") / cgroup_path.lstrip("/") / "cpuacct.usage"
+    if v1.exists():
+        return int(v1.read_text()) / 1e9
+    v2 = Path("/sys/fs/cgroup") / cgroup_path.lstrip("/") / "cpu.stat"
+    if v2.exists():
+        for line in v2.read_text().splitlines():
+            if line.startswith("usage_usec"):
+                return int(line.split()[1]) / 1e6
+    return None
+
+
+class MetricsPublisher:
+    def __init__(self, cloud: Any, settings: config.Settings):
+        self.cloud = cloud
+        self.settings = settings
+        self.interval = float(os.environ.get("LOCALCLOUD_METRICS_INTERVAL", "60"))
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._last: dict[str, tuple[float, float, int, int]] = {}
+        self._client = None
+
+    def start(self) -> None:
+        signal.signal(signal.SIGUSR1, lambda *_: self._wake.set())
+        threading.Thread(target=self._loop, name="metrics", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _cloudwatch(self, region: str):
+        import boto3
+
+        env = config.client_environment(self.settings)
+        return boto3.client(
+            "cloudwatch",
+            endpoint_url=self.settings.endpoint,
+            region_name=region,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def _loop(self) -> None:
+        last_publish = time.monotonic()
+        while not self._stop.is_set():
+            woken = self._wake.wait(min(self.interval, 5.0))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                for body in list(self.cloud.bodies.values()):
+                    if body.id not in self._last and body.instance._state.name == "running":
+                        self.sample(body)  # the baseline the first datapoint is measured from
+                if woken or time.monotonic() - last_publish >= self.interval:
+                    last_publish = time.monotonic()
+                    self.publish()
+            except Exception as exc:  # noqa: BLE001 - a failed sample must not stop the loop
+                self.cloud.log(f"metrics: publishing failed: {exc}")
+
+    def sample(self, body: Any) -> list[dict[str, Any]] | None:
+        """One instance's datapoints since its last sample (None on its first sample)."""
+        instance = body.instance
+        running = instance._state.name == "running"
+        now = time.monotonic()
+        cgroup = self.cloud.podman.run("inspect", body.name, "--format", "{{.State.CgroupPath}}", check=False).strip()
+        cpu = cpu_seconds(cgroup) if running and cgroup else None
+        sent_in, sent_out = body.counters.bytes_in, body.counters.bytes_out
+        previous = self._last.get(body.id)
+        self._last[body.id] = (now, cpu or 0.0, sent_in, sent_out)
+        if previous is None:
+            return None
+        then, cpu_then, in_then, out_then = previous
+        elapsed = max(now - then, 1e-6)
+        dims = [{"Name": "InstanceId", "Value": body.id}]
+        stamp = datetime.now(UTC)
+        points = [
+            {"MetricName": "NetworkIn", "Value": float(sent_in - in_then), "Unit": "Bytes"},
+            {"MetricName": "NetworkOut", "Value": float(sent_out - out_then), "Unit": "Bytes"},
+            {"MetricName": "StatusCheckFailed", "Value": 0.0 if running else 1.0, "Unit": "Count"},
+        ]
+        if cpu is not None:
+            percent = 100.0 * max(cpu - cpu_then, 0.0) / (elapsed * vcpus(instance.instance_type))
+            points.append({"MetricName": "CPUUtilization", "Value": round(min(percent, 100.0), 3), "Unit": "Percent"})
+        for point in points:
+            point.update(Dimensions=dims, Timestamp=stamp)
+        return points
+
+    def publish(self) -> int:
+        sent = 0
+        for body in list(self.cloud.bodies.values()):
+            if body.instance._state.name not in ("running", "stopped"):
+                continue
+            points = self.sample(body)
+            if points:
+                self._cloudwatch(body.instance.region_name).put_metric_data(Namespace="AWS/EC2", MetricData=points)
+                sent += len(points)
+        if sent:
+            self.cloud.log(f"metrics: published {sent} datapoint(s)")
+        return sent

@@ -1,0 +1,103 @@
+"""Fixtures for tests that run on a local cloud of their own.
+
+The session starts one local cloud in a temporary home with its own ports and public
+address range, so it never meets a cloud a developer started with `make demo`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALCLOUD = [sys.executable, "-m", "localcloud"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalCloud:
+    home: Path
+    env: dict[str, str]
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def endpoint(self) -> str:
+        return self.env["AWS_ENDPOINT_URL"]
+
+    def cli(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [*LOCALCLOUD, *args], env=env or self.env, cwd=ROOT, capture_output=True, text=True, timeout=600
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"localcloud {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+
+def cloud_env(home: Path, public_ips: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LOCALCLOUD_HOME": str(home),
+        "LOCALCLOUD_PORT": str(free_port()),
+        "LOCALCLOUD_ORIGIN_PORT": str(free_port()),
+        "LOCALCLOUD_PUBLIC_IPS": public_ips,
+        "LOCALCLOUD_METRICS_INTERVAL": "3600",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        env.pop(key, None)
+    exports = subprocess.run([*LOCALCLOUD, "env"], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for line in exports.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value
+    return env
+
+
+def start_cloud(home: Path, public_ips: str) -> LocalCloud:
+    if shutil.which("podman") is None or os.geteuid() != 0:
+        pytest.skip("the local cloud needs podman and root: run 'make setup' as root")
+    cloud = LocalCloud(home=home, env=cloud_env(home, public_ips))
+    cloud.cli("up", "--no-build")
+    return cloud
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory) -> LocalCloud:
+    started = start_cloud(tmp_path_factory.mktemp("localcloud"), "127.43.0.0/16")
+    yield started
+    started.cli("down", check=False)
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
