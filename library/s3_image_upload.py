@@ -31,7 +31,8 @@ options:
   bucket:
     description:
       - Name of the existing S3 bucket to store the image in.
-      - The module fails when the bucket does not exist; it does not create buckets.
+      - The module fails when the bucket does not exist; it does not create buckets. In check mode a
+        missing bucket is not an error (an earlier task may create it): the image would be uploaded.
     required: true
     type: str
   key:
@@ -348,17 +349,19 @@ def object_url(endpoint_url, bucket, key, region):
 
 
 def bucket_region(module, client, bucket):
-    """Fail when the bucket does not exist; return its region when S3 tells it."""
+    """Return (exists, region). A missing bucket fails, except in check mode."""
     try:
         response = client.head_bucket(Bucket=bucket, aws_retry=True)
     except is_boto3_error_code(NO_BUCKET_CODES):
+        if module.check_mode:
+            return False, None
         module.fail_json(msg=f"bucket {bucket} does not exist")
     except is_boto3_error_code(("403", "AccessDenied", "Forbidden")):
         # s3:ListBucket may be missing while object access is allowed; PutObject will tell.
-        return None
+        return True, None
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Unable to check bucket {bucket}")
-    return response.get("BucketRegion")
+    return True, response.get("BucketRegion")
 
 
 def current_object(module, client, bucket, key):
@@ -459,7 +462,8 @@ def main():
         module.fail_json(msg=f"Invalid bucket name {bucket}: {problem}")
 
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
-    region = bucket_region(module, client, bucket) or module.region
+    bucket_exists, region = bucket_region(module, client, bucket)
+    region = region or module.region
 
     fd, path = tempfile.mkstemp(prefix="s3_image_upload-", dir=module.tmpdir)
     try:
@@ -469,7 +473,7 @@ def main():
             except ImageUploadError as e:
                 module.fail_json(msg=f"Unable to download {url}: {e}", source_url=url)
 
-        head = current_object(module, client, bucket, key)
+        head = current_object(module, client, bucket, key) if bucket_exists else None
         old_tags = None
         if head is not None and tags is not None:
             old_tags = current_tags(module, client, bucket, key)

@@ -572,6 +572,17 @@ def test_missing_bucket_fails(run, s3, origin):
         s3.head_bucket(Bucket=missing)
 
 
+def test_missing_bucket_in_check_mode_would_upload(run, s3, origin):
+    # In check mode an earlier task may be about to create the bucket: report the upload.
+    missing = f"img-missing-{uuid.uuid4().hex[:12]}"
+    result = run(check_mode=True, bucket=missing, url=f"{origin.base}/photo.jpg")
+
+    assert result.get("failed") is not True, result
+    assert result["changed"] is True
+    with pytest.raises(ClientError):
+        s3.head_bucket(Bucket=missing)
+
+
 def test_bad_url_scheme_fails(run, s3, bucket):
     source = "ftp://127.0.0.1/photo.jpg"
     result = run(bucket=bucket, url=source)
