@@ -7,6 +7,7 @@ address range, so it never meets a cloud a developer started with `make demo`.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -85,9 +86,14 @@ def start_cloud(home: Path, public_ips: str) -> LocalCloud:
     return cloud
 
 
+def private_range() -> str:
+    """A public-address range of its own for this test session (several may run at once)."""
+    return f"127.{random.randint(50, 250)}.0.0/16"
+
+
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory) -> LocalCloud:
-    started = start_cloud(tmp_path_factory.mktemp("localcloud"), "127.43.0.0/16")
+    started = start_cloud(tmp_path_factory.mktemp("localcloud"), private_range())
     yield started
     started.cli("down", check=False)
 

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import LocalCloud, start_cloud, wait_for
+from conftest import LocalCloud, private_range, start_cloud, wait_for
 from instances import key_pair, launch, local_ami, security_group
 
 pytestmark = pytest.mark.cloud
@@ -38,8 +38,8 @@ def booted(cloud: LocalCloud, tmp_path_factory):
     return instance
 
 
-def test_public_address_is_loopback_and_unique(booted):
-    assert ipaddress.ip_address(booted.public_ip) in ipaddress.ip_network("127.43.0.0/16")
+def test_public_address_is_loopback_from_the_cloud_range(booted):
+    assert ipaddress.ip_address(booted.public_ip) in ipaddress.ip_network(booted.cloud.env["LOCALCLOUD_PUBLIC_IPS"])
 
 
 def test_ssh_login_as_admin_with_passwordless_sudo(booted):
@@ -290,7 +290,7 @@ def test_missing_podman_is_explained(cloud, tmp_path):
 
 
 def test_down_removes_every_container(tmp_path):
-    other = start_cloud(tmp_path / "home", "127.44.0.0/16")
+    other = start_cloud(tmp_path / "home", private_range())
     try:
         instance = launch(other, tmp_path)
         assert container_state(other, instance.instance_id) == "running"

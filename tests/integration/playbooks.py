@@ -1,0 +1,66 @@
+"""Run the project's playbooks for real against a test local cloud, as a user would."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from conftest import ROOT, LocalCloud
+
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)",
+    re.M,
+)
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        return {
+            m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")}
+            for m in RECAP.finditer(self.output)
+        }
+
+    @property
+    def changed(self) -> int:
+        return sum(host["changed"] for host in self.recap.values())
+
+
+def playbook(
+    cloud: LocalCloud,
+    name: str,
+    state: Path,
+    *args: str,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """ansible-playbook -i inventory/local playbooks/<name>.yml with the test cloud's endpoint.
+
+    `state` is the folder for this test's private keys, known_hosts and Ansible log.
+    """
+    state.mkdir(parents=True, exist_ok=True)
+    run_env = {
+        **cloud.env,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_LOG_PATH": str(state / "ansible.log"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        **(env or {}),
+    }
+    command = [
+        str(ROOT / ".venv/bin/ansible-playbook"),
+        "-i", str(ROOT / "inventory/local"),
+        str(ROOT / "playbooks" / f"{name}.yml"),
+        "-e", f"deployment_key_dir={state}",
+        *args,
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    return Run(result.returncode, result.stdout + result.stderr)

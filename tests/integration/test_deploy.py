@@ -1,0 +1,165 @@
+"""deploy.yml for real on a test local cloud: the page, idempotence, check mode, a changed image."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+import uuid
+
+import pytest
+from browser import Browser
+from conftest import LocalCloud
+from playbooks import playbook
+
+pytestmark = pytest.mark.cloud
+
+
+def summary_value(output: str, label: str) -> str:
+    match = re.search(rf"{label}:\s+([^\s'\"]+)", output)
+    assert match, f"no '{label}' in the summary:\n{output[-3000:]}"
+    return match.group(1)
+
+
+def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
+    """Everything tagged or named for deployment `name`, by type."""
+    ec2 = cloud.client("ec2")
+    tag = [{"Name": "tag:Deployment", "Values": [name]}]
+    instances = [
+        i["InstanceId"]
+        for r in ec2.describe_instances(Filters=tag)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    groups = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
+    keys = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]]
+    buckets = [b["Name"] for b in cloud.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"{name}-")]
+    alarms = [
+        a["AlarmName"] for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
+    ]
+    return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
+
+
+@pytest.fixture(scope="module")
+def deployment(cloud, tmp_path_factory):
+    name = f"t{uuid.uuid4().hex[:8]}"
+    state = tmp_path_factory.mktemp("deploy")
+    first = playbook(cloud, "deploy", state, "-e", f"deployment_name={name}")
+    assert first.returncode == 0, first.output[-5000:]
+    return {"name": name, "state": state, "first": first, "page": summary_value(first.output, "Web page")}
+
+
+def test_first_deploy_ends_with_the_summary(deployment):
+    output = deployment["first"].output
+    for label in ("Web page", "Instance", "Bucket", "Image", "SSH"):
+        summary_value(output, label)
+    assert deployment["page"].startswith("http://127.")
+
+
+def test_page_shows_the_s3_image_and_the_metadata_in_a_browser(cloud, deployment, tmp_path):
+    image_url = summary_value(deployment["first"].output, "Image")
+    instance_id = summary_value(deployment["first"].output, "Instance")
+    browser = Browser()
+    try:
+        browser.open(deployment["page"])
+        shot = browser.screenshot(tmp_path / "page.png")
+        image = browser.evaluate(
+            "(() => { const i = document.getElementById('s3-image');"
+            " return {src: i.currentSrc, complete: i.complete, width: i.naturalWidth}; })()"
+        )
+        table = browser.evaluate("document.getElementById('metadata').innerText")
+    finally:
+        browser.close()
+    assert shot.stat().st_size > 10_000
+    assert image["src"] == image_url and image_url.startswith(cloud.endpoint)
+    assert image["complete"] and image["width"] > 0
+    described = cloud.client("ec2").describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    for value in (instance_id, described["Placement"]["AvailabilityZone"], described["SubnetId"], "t3.nano"):
+        assert value in table
+
+
+def test_second_deploy_changes_nothing(cloud, deployment):
+    again = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}")
+    assert again.returncode == 0, again.output[-3000:]
+    assert again.changed == 0, again.recap
+
+
+def test_check_mode_on_an_empty_account_lists_and_creates_nothing(cloud, tmp_path):
+    name = f"c{uuid.uuid4().hex[:8]}"
+    before = resources(cloud, name)
+    run = playbook(cloud, "deploy", tmp_path, "-e", f"deployment_name={name}", "--check", "--diff")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.changed >= 6, run.recap  # key pair, group, instance, bucket, image, alarm
+    for would in ("Create the key pair", "security group", "instance is launched", "Would create bucket", "image"):
+        assert would in run.output
+    assert resources(cloud, name) == before == {k: [] for k in before}
+    assert not (tmp_path / f"{name}-key.pem").exists()
+
+
+def test_check_mode_on_the_deployment_changes_nothing(cloud, deployment):
+    before = resources(cloud, deployment["name"])
+    run = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}", "--check")
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.changed == 0, run.recap
+    assert resources(cloud, deployment["name"]) == before
+
+
+def test_private_key_is_private_and_never_logged(deployment):
+    key = deployment["state"] / f"{deployment['name']}-key.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    material = key.read_text()
+    assert "PRIVATE KEY" in material
+    body = material.strip().splitlines()[1]
+    assert body not in deployment["first"].output
+    assert body not in (deployment["state"] / "ansible.log").read_text()
+
+
+def test_a_changed_image_is_uploaded_once_and_shown(cloud, deployment):
+    cloud.cli("origin", "next")
+    origin = f"http://127.0.0.1:{cloud.env['LOCALCLOUD_ORIGIN_PORT']}/image.jpg"
+    with urllib.request.urlopen(origin, timeout=5) as response:
+        new_image = response.read()
+    changed = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}")
+    assert changed.returncode == 0, changed.output[-3000:]
+    assert changed.changed == 1, changed.recap  # only the image upload
+    image_url = summary_value(changed.output, "Image")
+    with urllib.request.urlopen(image_url, timeout=5) as response:
+        assert response.read() == new_image
+    with urllib.request.urlopen(deployment["page"], timeout=5) as response:
+        assert image_url in response.read().decode()
+    again = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}")
+    assert again.changed == 0, again.recap
+
+
+def test_bucket_policy_exposes_only_the_public_prefix(cloud, deployment):
+    bucket = summary_value(deployment["first"].output, "Bucket")
+    s3 = cloud.client("s3")
+    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    assert f"arn:aws:s3:::{bucket}/public/*" in policy
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block["BlockPublicAcls"] and block["IgnorePublicAcls"]
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"][0]["ObjectOwnership"] == (
+        "BucketOwnerEnforced"
+    )
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+
+
+def test_instance_requires_imdsv2_and_ssh_only_from_the_operator(cloud, deployment):
+    instance_id = summary_value(deployment["first"].output, "Instance")
+    ec2 = cloud.client("ec2")
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert instance["MetadataOptions"]["HttpTokens"] == "required"
+    assert instance["Monitoring"]["State"] == "enabled"
+    group = ec2.describe_security_groups(GroupIds=[instance["SecurityGroups"][0]["GroupId"]])["SecurityGroups"][0]
+    ssh = [p for p in group["IpPermissions"] if p.get("FromPort") == 22]
+    assert [r["CidrIp"] for r in ssh[0]["IpRanges"]] == ["127.0.0.1/32"]
+
+
+def test_bad_bucket_name_stops_before_anything_is_created(cloud, tmp_path):
+    name = f"b{uuid.uuid4().hex[:8]}"
+    run = playbook(
+        cloud, "deploy", tmp_path, "-e", f"deployment_name={name}", "-e", "deployment_bucket_name=Bad_Bucket"
+    )
+    assert run.returncode != 0
+    assert "deployment_bucket_name" in run.output and "Bad_Bucket" in run.output
+    assert resources(cloud, name) == {k: [] for k in ("instances", "groups", "keys", "buckets", "alarms")}
