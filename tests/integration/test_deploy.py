@@ -9,6 +9,7 @@ import uuid
 import pytest
 from browser import Browser
 from conftest import LocalCloud
+
 from playbooks import playbook
 
 pytestmark = pytest.mark.cloud
