@@ -47,8 +47,8 @@ unit: venv ## Module unit tests (real boto3 against moto, real local HTTP origin
 integration: setup ## The local cloud and the playbooks, for real.
 	$(BIN)/pytest -q tests/integration
 
-molecule: setup ## The webserver role in a local-cloud instance image container.
-	cd roles/webserver && $(abspath $(BIN))/molecule test
+molecule: setup ## The webserver role's Molecule scenario, on a private local cloud.
+	$(PY) tests/run_molecule.py
 
 test: setup lint ## The whole suite: lint, unit, integration, molecule.
 	$(BIN)/pytest -q tests/unit tests/integration

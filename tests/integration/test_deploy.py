@@ -7,9 +7,9 @@ import urllib.request
 import uuid
 
 import pytest
+
 from browser import Browser
 from conftest import LocalCloud
-
 from playbooks import playbook
 
 pytestmark = pytest.mark.cloud

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
+
 from conftest import LocalCloud, private_range, start_cloud, wait_for
 from instances import key_pair, launch, local_ami, security_group
 
