@@ -104,6 +104,15 @@ def test_check_mode_on_the_deployment_changes_nothing(cloud, deployment):
     assert resources(cloud, deployment["name"]) == before
 
 
+def test_host_keys_are_pinned_from_the_console_before_the_first_login(deployment):
+    public_ip = deployment["page"].split("/")[2]
+    pinned = (deployment["state"] / "known_hosts").read_text().splitlines()
+    assert any(line.startswith(f"{public_ip} ssh-ed25519 ") for line in pinned)
+    assert (
+        "StrictHostKeyChecking=yes" in deployment["first"].output or "Pin the host keys" in deployment["first"].output
+    )
+
+
 def test_private_key_is_private_and_never_logged(deployment):
     key = deployment["state"] / f"{deployment['name']}-key.pem"
     assert key.stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,156 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible module layout: the documentation strings come before the imports, and the
+# encoding line is kept as in the amazon.aws modules.
+# ruff: noqa: E402, UP009
+
+DOCUMENTATION = r"""
+---
+module: ec2_host_keys
+short_description: Read an EC2 instance's SSH host keys from its console output
+version_added: 1.0.0
+description:
+  - At first boot, cloud-init prints the instance's SSH host public keys to the console between
+    C(-----BEGIN SSH HOST KEY KEYS-----) and C(-----END SSH HOST KEY KEYS-----).
+  - This module reads the console output with C(GetConsoleOutput) (latest output where the
+    instance type supports it), waits up to O(timeout) seconds for that block, and returns the
+    keys as C(known_hosts) lines for the instance's public address.
+  - Pinning these keys before the first SSH connection means the first connection is already
+    verified, instead of trusting whatever answers on first use.
+  - The module only reads. It runs the same way in check mode and never reports a change.
+author:
+  - Project team
+options:
+  instance_id:
+    description:
+      - ID of the instance.
+    type: str
+    required: true
+  host:
+    description:
+      - Host name or address the known_hosts lines are for, usually the instance's public IP.
+    type: str
+    required: true
+  timeout:
+    description:
+      - Seconds to wait for the keys to appear in the console output.
+      - On AWS the console output can take a few minutes to appear after launch.
+    type: int
+    default: 120
+  key_types:
+    description:
+      - Key types to return, in order of preference.
+    type: list
+    elements: str
+    default: [ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa]
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Read the instance's host keys from its console.
+  ec2_host_keys:
+    instance_id: i-0123456789abcdef0
+    host: 203.0.113.10
+  register: host_keys
+
+- name: Pin them in the project's known_hosts.
+  ansible.builtin.known_hosts:
+    path: .ssh/known_hosts
+    name: 203.0.113.10
+    key: "{{ item }}"
+  loop: "{{ host_keys.known_hosts }}"
+"""
+
+RETURN = r"""
+found:
+  description: Whether the host key block was found in the console output within the timeout.
+  returned: always
+  type: bool
+  sample: true
+known_hosts:
+  description: C(known_hosts) lines (host, key type, key), one per key type found, in O(key_types) order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["203.0.113.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL..."]
+waited:
+  description: Seconds spent waiting for the console output.
+  returned: always
+  type: float
+  sample: 2.5
+"""
+
+import base64
+import re
+import time
+
+try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+BLOCK = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END SSH HOST KEY KEYS-----", re.S)
+KEY_LINE = re.compile(r"^(?P<type>[a-z0-9@.-]+)\s+(?P<key>[A-Za-z0-9+/=]+)(?:\s|$)")
+
+
+def parse_host_keys(console: str) -> dict[str, str]:
+    """The host keys in a console output, by key type."""
+    keys: dict[str, str] = {}
+    for block in BLOCK.findall(console):
+        for line in block.splitlines():
+            match = KEY_LINE.match(line.strip())
+            if match:
+                keys[match["type"]] = match["key"]
+    return keys
+
+
+def console_output(module, client, instance_id):
+    try:
+        response = client.get_console_output(InstanceId=instance_id, Latest=True, aws_retry=True)
+    except (ClientError, BotoCoreError) as e:
+        if "Latest" in str(e) or "UnsupportedOperation" in str(e):
+            # Older instance types only have the output captured at boot.
+            response = client.get_console_output(InstanceId=instance_id, aws_retry=True)
+        else:
+            module.fail_json_aws(e, msg=f"Unable to read the console output of {instance_id}")
+    output = response.get("Output") or ""
+    try:
+        return base64.b64decode(output, validate=True).decode("utf-8", "replace")
+    except ValueError:
+        return output
+
+
+def main():
+    argument_spec = {
+        "instance_id": {"type": "str", "required": True},
+        "host": {"type": "str", "required": True},
+        "timeout": {"type": "int", "default": 120},
+        "key_types": {"type": "list", "elements": "str", "default": ["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"]},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    started = time.monotonic()
+    keys: dict[str, str] = {}
+    while True:
+        keys = parse_host_keys(console_output(module, client, module.params["instance_id"]))
+        if keys or time.monotonic() - started >= module.params["timeout"]:
+            break
+        time.sleep(2)
+    host = module.params["host"]
+    lines = [f"{host} {kind} {keys[kind]}" for kind in module.params["key_types"] if kind in keys]
+    module.exit_json(changed=False, found=bool(lines), known_hosts=lines, waited=round(time.monotonic() - started, 1))
+
+
+if __name__ == "__main__":
+    main()

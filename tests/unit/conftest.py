@@ -1,0 +1,81 @@
+"""Shared fixtures for the module unit tests: moto's server in this process, and a runner
+that executes a module from library/ as Ansible does (a subprocess with its JSON arguments)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint():
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def module_env() -> dict[str, str]:
+    """The environment of a module run: no real AWS configuration, nothing proxied."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        AWS_EC2_METADATA_DISABLED="true",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    return env
+
+
+@pytest.fixture
+def run_module(moto_endpoint, tmp_path):
+    """run_module("name", check_mode=False, **options) -> (return code, result)."""
+
+    def _run(name: str, check_mode: bool = False, **options):
+        args = {
+            "endpoint_url": moto_endpoint,
+            "access_key": "testing",
+            "secret_key": "testing",
+            "region": REGION,
+            **options,
+        }
+        if check_mode:
+            args["_ansible_check_mode"] = True
+        args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
+        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        proc = subprocess.run(
+            [sys.executable, str(REPO / "library" / f"{name}.py"), str(args_file)],
+            capture_output=True,
+            text=True,
+            env=module_env(),
+            cwd=REPO,
+            timeout=120,
+            check=False,
+        )
+        try:
+            return proc.returncode, json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"{name} printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+    return _run
