@@ -37,7 +37,7 @@ def moto_endpoint():
 
 def module_env() -> dict[str, str]:
     """The environment of a module run: no real AWS configuration, nothing proxied."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.lower().endswith("_proxy")}
     env.update(
         AWS_CONFIG_FILE="/dev/null",
         AWS_SHARED_CREDENTIALS_FILE="/dev/null",
@@ -50,18 +50,22 @@ def module_env() -> dict[str, str]:
 
 @pytest.fixture
 def run_module(moto_endpoint, tmp_path):
-    """run_module("name", check_mode=False, **options) -> (return code, result)."""
+    """run_module("name", check_mode=False, diff=False, **options) -> (return code, result)."""
+    remote_tmp = tmp_path / "remote_tmp"
+    remote_tmp.mkdir(mode=0o700)
 
-    def _run(name: str, check_mode: bool = False, **options):
+    def _run(name: str, check_mode: bool = False, diff: bool = False, **options):
         args = {
             "endpoint_url": moto_endpoint,
             "access_key": "testing",
             "secret_key": "testing",
             "region": REGION,
             **options,
+            "_ansible_check_mode": check_mode,
+            "_ansible_diff": diff,
+            "_ansible_remote_tmp": str(remote_tmp),
+            "_ansible_keep_remote_files": False,
         }
-        if check_mode:
-            args["_ansible_check_mode"] = True
         args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
         proc = subprocess.run(
@@ -73,6 +77,7 @@ def run_module(moto_endpoint, tmp_path):
             timeout=120,
             check=False,
         )
+        assert "Traceback" not in proc.stderr, proc.stderr
         try:
             return proc.returncode, json.loads(proc.stdout)
         except json.JSONDecodeError:

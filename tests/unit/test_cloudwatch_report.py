@@ -7,10 +7,7 @@ instances, buckets and datapoints in place with boto3 against the same server.
 
 import datetime
 import importlib.util
-import json
-import logging
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,7 +16,6 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE_PATH = REPO / "library" / "cloudwatch_report.py"
@@ -42,20 +38,9 @@ def load_module():
 cloudwatch_report = load_module()
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def endpoint():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+def endpoint(moto_endpoint):
+    return moto_endpoint
 
 
 @pytest.fixture(scope="module")
@@ -70,43 +55,11 @@ def ami_id(aws):
 
 
 @pytest.fixture
-def run(endpoint, tmp_path):
+def run(run_module):
     """Runs the module with the given options; returns (return code, result)."""
 
     def _run(check_mode=False, **options):
-        args = {
-            "endpoint_url": endpoint,
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            **options,
-        }
-        if check_mode:
-            args["_ansible_check_mode"] = True
-        args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
-        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            AWS_CONFIG_FILE="/dev/null",
-            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-            AWS_EC2_METADATA_DISABLED="true",
-            NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost",
-        )
-        proc = subprocess.run(
-            [sys.executable, str(MODULE_PATH), str(args_file)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-        try:
-            result = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"module printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        return proc.returncode, result
+        return run_module("cloudwatch_report", check_mode=check_mode, **options)
 
     return _run
 

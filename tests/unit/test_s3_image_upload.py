@@ -13,8 +13,6 @@ import json
 import os
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -26,7 +24,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE_PATH = REPO / "library" / "s3_image_upload.py"
@@ -168,16 +165,12 @@ def _isolated_aws_env():
         yield
 
 
-@pytest.fixture(scope="session")
-def endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture(scope="module")
+def endpoint(moto_endpoint):
+    return moto_endpoint
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def s3(endpoint):
     return boto3.client(
         "s3",
@@ -209,44 +202,12 @@ def bucket(s3):
 
 
 @pytest.fixture
-def run(endpoint, tmp_path):
-    """Run the module in a subprocess; return its parsed JSON result."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.lower().endswith("_proxy")}
-    env.update(
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        NO_PROXY="127.0.0.1,localhost",
-    )
-
-    remote_tmp = tmp_path / "remote_tmp"
-    remote_tmp.mkdir(mode=0o700)
+def run(run_module):
+    """Run the module as Ansible does; return its result (a failure exits 1, success 0)."""
 
     def _run(check_mode=False, diff=False, **args):
-        module_args = {"endpoint_url": endpoint, **CREDENTIALS, **args}
-        module_args.update(
-            _ansible_check_mode=check_mode,
-            _ansible_diff=diff,
-            _ansible_remote_tmp=str(remote_tmp),
-            _ansible_keep_remote_files=False,
-        )
-        args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
-        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": module_args}))
-        proc = subprocess.run(
-            [sys.executable, str(MODULE_PATH), str(args_file)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-        assert "Traceback" not in proc.stderr, proc.stderr
-        try:
-            result = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"module printed no JSON:\n{proc.stdout}\n{proc.stderr}")
-        assert proc.returncode == (1 if result.get("failed") else 0), result
+        rc, result = run_module("s3_image_upload", check_mode=check_mode, diff=diff, **args)
+        assert rc == (1 if result.get("failed") else 0), result
         return result
 
     return _run
