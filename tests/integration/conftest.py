@@ -86,9 +86,14 @@ def start_cloud(home: Path, public_ips: str) -> LocalCloud:
     return cloud
 
 
+_ranges_used: set[int] = set()
+
+
 def private_range() -> str:
     """A public-address range of its own for this test session (several may run at once)."""
-    return f"127.{random.randint(50, 250)}.0.0/16"
+    second = random.choice([n for n in range(50, 251) if n not in _ranges_used])
+    _ranges_used.add(second)
+    return f"127.{second}.0.0/16"
 
 
 @pytest.fixture(scope="session")
