@@ -157,7 +157,15 @@ def build(podman: Podman, work: Path, force: bool = False, say=print) -> str:
             detail = imported.stderr.decode(errors="replace").strip() or f"tar exited {tar.returncode}"
             raise LocalCloudError(f"podman import failed: {detail}")
     say(f"Built {ref} in {time.monotonic() - started:.0f} s.")
+    prune(podman, keep=ref)
     return ref
+
+
+def prune(podman: Podman, keep: str) -> None:
+    """Remove images of earlier recipes (about 500 MB each) that no container uses."""
+    listed = podman.run("images", "--format", "{{.Repository}}:{{.Tag}}", config.IMAGE_NAME, check=False)
+    for old in sorted(set(listed.split()) - {keep}):
+        podman.run("rmi", old, check=False)
 
 
 def _configure(root: Path) -> None:
