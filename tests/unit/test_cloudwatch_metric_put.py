@@ -1,50 +1,24 @@
 """Unit tests for library/cloudwatch_metric_put.py.
 
-The module runs as Ansible runs it: a subprocess with an ``ANSIBLE_MODULE_ARGS`` JSON file,
-talking real boto3 to a moto server started in this process on 127.0.0.1. The test reads
-the datapoints back with boto3 from the same server.
+The module runs as Ansible runs it (conftest's run_module: a subprocess with its JSON
+arguments), talking real boto3 to moto's server in this process on 127.0.0.1. The test
+reads the datapoints back with boto3 from the same server.
 """
 
 import datetime
-import json
-import logging
-import os
-import socket
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE_PATH = REPO / "library" / "cloudwatch_metric_put.py"
 REGION = "us-east-1"
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def endpoint():
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def cloudwatch(endpoint):
+def cloudwatch(moto_endpoint):
     return boto3.client(
         "cloudwatch",
-        endpoint_url=endpoint,
+        endpoint_url=moto_endpoint,
         region_name=REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -52,37 +26,11 @@ def cloudwatch(endpoint):
 
 
 @pytest.fixture
-def run(endpoint, tmp_path):
-    """Runs the module with the given options; returns (return code, result)."""
+def run(run_module):
+    """Runs cloudwatch_metric_put with the given options; returns (return code, result)."""
 
     def _run(check_mode=False, **options):
-        args = {"endpoint_url": endpoint, "access_key": "testing", "secret_key": "testing", "region": REGION, **options}
-        if check_mode:
-            args["_ansible_check_mode"] = True
-        args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
-        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(
-            AWS_CONFIG_FILE="/dev/null",
-            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-            AWS_EC2_METADATA_DISABLED="true",
-            NO_PROXY="127.0.0.1,localhost",
-            no_proxy="127.0.0.1,localhost",
-        )
-        proc = subprocess.run(
-            [sys.executable, str(MODULE_PATH), str(args_file)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-        try:
-            result = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"module printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        return proc.returncode, result
+        return run_module("cloudwatch_metric_put", check_mode=check_mode, **options)
 
     return _run
 
