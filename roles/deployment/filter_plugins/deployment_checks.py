@@ -1,0 +1,399 @@
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Checks and explanations the deployment role shares between validate.yml, the interactive
+questions and the failure messages. Every function returns plain sentences for a newcomer:
+what is wrong, and what to do instead.
+
+- ``value | deployment_problem('deployment_bucket_name')``: why a setting's value is not
+  usable ('' when it is).
+- ``ip_permissions | deployment_missing_ports(ssh_cidr)``: which of SSH from the operator,
+  HTTP and HTTPS from anywhere an existing security group does not allow.
+- ``failed_result | deployment_aws_advice(endpoint_url, region)``: what an AWS error means
+  (credentials, endpoint, permissions, region) and what to do.
+- ``failed_result | deployment_launch_advice(instance_type, region)``: the same for
+  RunInstances errors (quotas, capacity, free tier, instance type not offered).
+- ``offering | deployment_offering_problem(architecture, region)``: why an instance type cannot
+  be used, from the ec2_instance_type_offering module's result.
+- ``uri_result | deployment_fetch_problem``: why a URL did not answer, from a uri (HEAD) result.
+- ``reply | deployment_answer(question)`` and ``answer | deployment_answer_problem(question, reply)``:
+  the interactive mode's reading of an answer and its check (see tasks/interactive_ask.yml).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+$")
+KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+IP_ADDRESS = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
+BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+ERROR_CODE = re.compile(r"\(([A-Za-z][A-Za-z0-9.]+)\) when calling")
+
+
+@functools.cache
+def _known_regions() -> tuple[str, ...]:
+    """Every region of every partition this botocore knows (offline: its endpoints file)."""
+    try:
+        import botocore.session
+    except ImportError:
+        return ()
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition_name=partition))
+    return tuple(sorted(regions))
+
+
+def _name_problem(value: str) -> str:
+    if not value:
+        return "it is empty"
+    if len(value) < 2 or len(value) > 32:
+        return f"it has {len(value)} characters; use 2-32"
+    if value != value.lower():
+        return "it has uppercase letters; use lowercase letters, digits and hyphens"
+    if not value[0].isalpha():
+        return "it must start with a letter"
+    if value.endswith("-"):
+        return "it must not end with a hyphen"
+    if not NAME.match(value):
+        return "use only lowercase letters, digits and hyphens (it names the key pair, group, bucket and alarms)"
+    return ""
+
+
+def _region_problem(value: str) -> str:
+    if not REGION.match(value):
+        return "it is not an AWS region name such as us-east-1 or eu-west-1"
+    known = _known_regions()
+    if known and value not in known:
+        close = difflib.get_close_matches(value, known, n=3)
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
+        return (
+            f"AWS has no region of that name.{hint} ('aws ec2 describe-regions' lists the regions; "
+            "a region newer than this machine's botocore needs an upgrade of boto3 and botocore)"
+        )
+    return ""
+
+
+def _instance_type_problem(value: str) -> str:
+    if not INSTANCE_TYPE.match(value):
+        return "it is not an EC2 instance type such as t3.nano or t3.micro (family and generation, a dot, the size)"
+    return ""
+
+
+def _key_name_problem(value: str) -> str:
+    if not KEY_NAME.match(value) or value.startswith("."):
+        return (
+            "use 1-200 letters, digits, dots, hyphens and underscores, not starting with a dot "
+            "(the private key is saved as <name>.pem)"
+        )
+    return ""
+
+
+def _cidr_problem(value: str) -> str:
+    if "/" not in value:
+        return f"it has no prefix length; for one address write {value}/32"
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return "it is not an IPv4 CIDR such as 203.0.113.7/32"
+    if network.version != 4:
+        return "it is an IPv6 network; give the IPv4 address you connect from, such as 203.0.113.7/32"
+    if network.prefixlen < 8:
+        return "it opens SSH to too much of the internet; use a prefix from /8 to /32, ideally your own address /32"
+    if str(network) != value:
+        return f"it has bits set after the prefix; the network is {network}"
+    return ""
+
+
+def _bucket_problem(value: str) -> str:
+    if len(value) < 3 or len(value) > 63:
+        return f"it has {len(value)} characters; S3 bucket names have 3-63"
+    bad = sorted({c for c in value if not re.match(r"[a-zA-Z0-9.-]", c)})
+    upper = value != value.lower()
+    if upper or bad:
+        reasons = (["uppercase letters"] if upper else []) + (
+            [f"characters S3 does not allow ({' '.join(repr(c) for c in bad)})"] if bad else []
+        )
+        return f"it has {' and '.join(reasons)}; use lowercase letters, digits, dots and hyphens"
+    if not value[0].isalnum() or not value[-1].isalnum():
+        return "it must start and end with a lowercase letter or a digit"
+    if ".." in value:
+        return "it has two adjacent dots"
+    if ".-" in value or "-." in value:
+        return "a dot next to a hyphen is not allowed"
+    if IP_ADDRESS.match(value):
+        return "it looks like an IP address"
+    for prefix in BUCKET_PREFIXES:
+        if value.startswith(prefix):
+            return f"the prefix {prefix} is reserved by AWS"
+    for suffix in BUCKET_SUFFIXES:
+        if value.endswith(suffix):
+            return f"the suffix {suffix} is reserved by AWS"
+    return ""
+
+
+def _url_problem(value: str) -> str:
+    if not value or any(c.isspace() for c in value):
+        return "it is empty or has spaces; give an http:// or https:// URL of an image"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        return "it is not an http:// or https:// URL; example: https://example.com/picture.jpg"
+    if not parts.hostname:
+        return "it has no host name; example: https://example.com/picture.jpg"
+    return ""
+
+
+CHECKS = {
+    "deployment_name": _name_problem,
+    "deployment_region": _region_problem,
+    "deployment_instance_type": _instance_type_problem,
+    "deployment_key_name": _key_name_problem,
+    "deployment_ssh_cidr": _cidr_problem,
+    "deployment_bucket_name": _bucket_problem,
+    "deployment_image_url": _url_problem,
+}
+
+
+def deployment_problem(value, setting: str) -> str:
+    """Why `value` cannot be used as `setting`, as a clause ('' when it can)."""
+    if setting not in CHECKS:
+        raise ValueError(f"deployment_problem knows no setting {setting!r} (known: {', '.join(CHECKS)})")
+    return CHECKS[setting]("" if value is None else str(value))
+
+
+def _allows(permission: dict, port: int, network: ipaddress.IPv4Network) -> bool:
+    protocol = str(permission.get("ip_protocol", ""))
+    if protocol not in ("tcp", "6", "-1"):
+        return False
+    if protocol != "-1":
+        low, high = permission.get("from_port"), permission.get("to_port")
+        if low is None or high is None or not int(low) <= port <= int(high):
+            return False
+    for item in permission.get("ip_ranges") or []:
+        try:
+            allowed = ipaddress.ip_network(item.get("cidr_ip", ""), strict=False)
+        except ValueError:
+            continue
+        if allowed.version == 4 and network.subnet_of(allowed):
+            return True
+    return False
+
+
+def deployment_missing_ports(ip_permissions, ssh_cidr: str) -> list[str]:
+    """What an existing group's inbound rules lack for the deployment to work, in words.
+
+    `ip_permissions` is a group's inbound rules as amazon.aws.ec2_security_group_info returns
+    them (snake_case). Only IPv4 address ranges count; rules that name other groups do not.
+    """
+    anywhere = ipaddress.ip_network("0.0.0.0/0")
+    wanted = [
+        (22, "SSH", ipaddress.ip_network(ssh_cidr, strict=False), f"from {ssh_cidr}"),
+        (80, "HTTP", anywhere, "from anywhere (0.0.0.0/0)"),
+        (443, "HTTPS", anywhere, "from anywhere (0.0.0.0/0)"),
+    ]
+    return [
+        f"TCP port {port} ({label}) {source}"
+        for port, label, network, source in wanted
+        if not any(_allows(p, port, network) for p in ip_permissions or [])
+    ]
+
+
+def _error(result) -> tuple[str, str]:
+    """(error code, message) of a failed amazon.aws task result or a plain message."""
+    if isinstance(result, dict):
+        msg = str(result.get("msg", ""))
+        code = str((result.get("error") or {}).get("code", "") or "")
+    else:
+        msg, code = str(result), ""
+    if not code:
+        match = ERROR_CODE.search(msg)
+        code = match.group(1) if match else ""
+    return code, msg
+
+
+def deployment_aws_advice(result, endpoint_url: str = "", region: str = "") -> str:
+    """What to do about an AWS error that is not about one resource: credentials, endpoint,
+    permissions, region."""
+    code, msg = _error(result)
+    where = f"at {endpoint_url}" if endpoint_url else f"in {region}"
+    if "Unable to locate credentials" in msg or "NoCredentials" in msg or "Partial credentials" in msg:
+        local = (
+            " The local cloud accepts any values; the local inventory sets deployment_access_key and "
+            "deployment_secret_key for it: do not set them empty."
+            if endpoint_url
+            else ""
+        )
+        return (
+            "No AWS credentials were found. Configure them with 'aws configure', or set AWS_PROFILE=<profile>, "
+            f"or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run again.{local}"
+        )
+    if "Could not connect to the endpoint URL" in msg or "Connect timeout" in msg or "ConnectionClosedError" in msg:
+        if endpoint_url:
+            return (
+                f"Nothing answers at {endpoint_url}. Is the local cloud running? Start it with 'make up' "
+                "(or '.venv/bin/localcloud up'), or correct AWS_ENDPOINT_URL / deployment_endpoint_url."
+            )
+        return (
+            f"AWS's endpoint {where} did not answer. Check this machine's internet connection and proxy "
+            "settings, and that the region exists."
+        )
+    if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure", "UnrecognizedClientException"):
+        return (
+            f"AWS rejected the credentials ({code}): the access key is wrong or deactivated, or the secret key "
+            "does not match it. Check them with 'aws sts get-caller-identity' and configure working ones."
+        )
+    if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired") or "expired" in msg.lower():
+        return (
+            "The credentials have expired. Renew them ('aws sso login' for SSO profiles, or new temporary "
+            "credentials) and run again; if the clock of this machine is wrong, correct it."
+        )
+    if code in ("OptInRequired", "SubscriptionRequiredException"):
+        return (
+            f"The account cannot use this service {where} yet ({code}): a new account may still be being "
+            "verified, or the region is not enabled (AWS console, Account, AWS Regions). "
+            "Wait for the verification e-mail, enable the region, or choose another with -e deployment_region=<region>."
+        )
+    if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException") or "not authorized" in msg:
+        return (
+            f"The credentials are not allowed to do this ({code or 'access denied'}). Give the IAM user or role the "
+            "permissions listed in the README (Deploying to AWS), or use another profile with AWS_PROFILE=<profile>."
+        )
+    if code in ("BucketAlreadyExists",):
+        return (
+            "S3 bucket names are global across all AWS accounts and this one belongs to someone else. "
+            "Choose another with -e deployment_bucket_name=<name>, or leave it empty for <name>-<account>-<region>."
+        )
+    return "Check the credentials, the region and the settings named in the error, then run again."
+
+
+def deployment_launch_advice(result, instance_type: str, region: str) -> str:
+    """One message for a failed RunInstances: what failed, why, and which setting to change."""
+    code, msg = _error(result)
+    detail = msg.split(" operation: ", 1)[-1] if " operation: " in msg else msg
+    head = f"AWS did not launch the {instance_type} instance in {region} ({code or 'error'}: {detail.strip()})."
+    change_type = f"-e deployment_instance_type=<type> (for example t3.micro instead of {instance_type})"
+    if "free tier" in msg.lower() or "free-tier" in msg.lower():
+        why = (
+            "The account is on AWS's free plan, which launches only free-tier eligible instance types. "
+            "Use one: -e deployment_instance_type=t3.micro (or t2.micro where t3 is not offered), "
+            "or upgrade the account to a paid plan."
+        )
+    elif code in ("InstanceLimitExceeded", "VcpuLimitExceeded", "MaxSpotInstanceCountExceeded"):
+        why = (
+            "The account has reached its quota of running instances or vCPUs for this instance family in "
+            f"{region}. Stop or terminate instances you no longer need (an older deployment: playbooks/teardown.yml), "
+            f"choose a smaller type with {change_type}, deploy to another region with -e deployment_region=<region>, "
+            "or ask for a higher quota (Service Quotas, Amazon EC2, Running On-Demand Standard instances)."
+        )
+    elif code == "InsufficientInstanceCapacity":
+        why = (
+            f"AWS has no spare {instance_type} capacity in that availability zone right now. Run again in a few "
+            f"minutes, or choose another type with {change_type}, or another region with -e deployment_region=<region>."
+        )
+    elif code == "Unsupported" or "not supported in your requested Availability Zone" in msg:
+        why = (
+            f"{instance_type} is not offered in the availability zone of {region} that AWS picked. Choose a type "
+            f"offered there with {change_type}, or another region; 'aws ec2 describe-instance-type-offerings "
+            f"--location-type availability-zone --filters Name=instance-type,Values={instance_type} --region {region}' "
+            "lists the zones that have it."
+        )
+    elif code.startswith("InvalidInstanceType") or ("instanceType" in msg and code == "InvalidParameterValue"):
+        why = f"AWS does not know the instance type {instance_type} in {region}. Choose another with {change_type}."
+    elif code.startswith("InvalidKeyPair"):
+        why = "The key pair is missing in this region. Run again: the key pair step creates or imports it."
+    elif code.startswith("InvalidGroup"):
+        why = "The security group is missing. Check deployment_security_group, or leave it empty to create one."
+    elif code.startswith("InvalidAMIID"):
+        why = (
+            "The AMI cannot be launched here. Check deployment_ami_family and deployment_architecture "
+            "(an arm64 type such as t4g.nano needs deployment_architecture=arm64)."
+        )
+    else:
+        why = deployment_aws_advice(result, "", region)
+    return (
+        f"{head} {why} Nothing of the instance was created; the key pair and security group may exist "
+        "and are reused when you run again."
+    )
+
+
+def deployment_offering_problem(offering: dict, architecture: str, region: str) -> str:
+    """Why an instance type cannot be used, from ec2_instance_type_offering's result ('' when it can)."""
+    if not offering.get("exists"):
+        return "AWS has no instance type of that name"
+    if not offering.get("offered"):
+        return f"no availability zone of {region} offers it"
+    architectures = offering.get("architectures") or []
+    if architecture not in architectures:
+        return (
+            f"it runs {' or '.join(architectures)}, and deployment_architecture is {architecture} "
+            f"(set -e deployment_architecture={architectures[0]} with it, or choose an {architecture} type)"
+        )
+    return ""
+
+
+def deployment_fetch_problem(result: dict) -> str:
+    """Why a URL did not answer, from an ansible.builtin.uri result of a HEAD request ('' when it did).
+
+    405 and 501 mean the server does not do HEAD: it answered, and a GET will work.
+    """
+    status = int(result.get("status", -1))
+    if status in (200, 405, 501):
+        return ""
+    if status == -1:
+        reason = re.sub(r"^Status code was -?\d+ and not \[[^]]*\]: ", "", str(result.get("msg") or "no answer"))
+        return f"nothing answers there ({reason}); check the host name and port, and that this machine can reach it"
+    return f"the server answered HTTP {status}; check the path, or open the URL in a browser"
+
+
+NO_TERMINAL = "no terminal"
+
+
+def deployment_answer(reply: dict, question: dict) -> str:
+    """The answer to an interactive question: what was typed, or the default; a number picks a choice."""
+    raw = str(reply.get("user_input") or "").strip() or str(question.get("default", "")).strip()
+    choices = question.get("choices") or []
+    if choices and raw.isdigit() and 1 <= int(raw) <= len(choices):
+        return str(choices[int(raw) - 1])
+    return raw
+
+
+def deployment_answer_problem(answer: str, question: dict, reply: dict) -> str:
+    """Why an interactive answer cannot be used ('' when it can; 'no terminal' without one)."""
+    if any("stdin is not interactive" in str(w) for w in reply.get("warnings") or []):
+        return NO_TERMINAL
+    choices = [str(c) for c in question.get("choices") or []]
+    if choices and answer not in choices:
+        return f"answer with a number from 1 to {len(choices)}"
+    words = question.get("answers") or []
+    if words and answer.lower() not in words:
+        return f"answer {' or '.join(words)}"
+    if answer in (question.get("taken") or []):
+        return str(question.get("taken_msg", "it is taken"))
+    if question.get("check"):
+        return deployment_problem(answer, question["check"])
+    return ""
+
+
+class FilterModule:
+    """The deployment role's checks and advice."""
+
+    def filters(self):
+        return {
+            "deployment_problem": deployment_problem,
+            "deployment_missing_ports": deployment_missing_ports,
+            "deployment_aws_advice": deployment_aws_advice,
+            "deployment_launch_advice": deployment_launch_advice,
+            "deployment_offering_problem": deployment_offering_problem,
+            "deployment_fetch_problem": deployment_fetch_problem,
+            "deployment_answer": deployment_answer,
+            "deployment_answer_problem": deployment_answer_problem,
+        }

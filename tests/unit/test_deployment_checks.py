@@ -1,0 +1,246 @@
+"""The deployment role's filter plugin: setting checks, missing ports, and the advice for AWS errors."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[2] / "roles/deployment/filter_plugins/deployment_checks.py"
+spec = importlib.util.spec_from_file_location("deployment_checks", PLUGIN)
+checks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(checks)
+problem = checks.deployment_problem
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("deployment_name", "webserver"),
+        ("deployment_name", "a1"),
+        ("deployment_region", "us-east-1"),
+        ("deployment_region", "eu-central-2"),
+        ("deployment_region", "us-gov-west-1"),
+        ("deployment_instance_type", "t3.nano"),
+        ("deployment_instance_type", "m7i-flex.large"),
+        ("deployment_key_name", "my_key.2024"),
+        ("deployment_ssh_cidr", "203.0.113.7/32"),
+        ("deployment_ssh_cidr", "10.0.0.0/8"),
+        ("deployment_bucket_name", "my-bucket.example"),
+        ("deployment_bucket_name", "abc"),
+        ("deployment_image_url", "https://example.com/a.jpg"),
+        ("deployment_image_url", "http://127.0.0.1:4567/image.jpg"),
+    ],
+)
+def test_good_values_pass(setting, value):
+    assert problem(value, setting) == ""
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        ("deployment_name", "", "empty"),
+        ("deployment_name", "x" * 33, "33 characters"),
+        ("deployment_name", "Web", "uppercase"),
+        ("deployment_name", "1web", "start with a letter"),
+        ("deployment_name", "web-", "end with a hyphen"),
+        ("deployment_name", "web_1", "lowercase letters, digits and hyphens"),
+        ("deployment_region", "useast1", "not an AWS region name"),
+        ("deployment_region", "us-east-9", "no region of that name"),
+        ("deployment_region", "eu-wset-1", "Did you mean eu-west-1"),
+        ("deployment_instance_type", "t3nano", "not an EC2 instance type"),
+        ("deployment_key_name", ".hidden", "not starting with a dot"),
+        ("deployment_key_name", "a/b", "letters, digits"),
+        ("deployment_ssh_cidr", "203.0.113.7", "203.0.113.7/32"),
+        ("deployment_ssh_cidr", "0.0.0.0/0", "too much of the internet"),
+        ("deployment_ssh_cidr", "300.1.1.1/32", "not an IPv4 CIDR"),
+        ("deployment_ssh_cidr", "10.0.0.5/24", "10.0.0.0/24"),
+        ("deployment_ssh_cidr", "2001:db8::/64", "IPv6"),
+        ("deployment_bucket_name", "ab", "2 characters"),
+        ("deployment_bucket_name", "b" * 64, "64 characters"),
+        ("deployment_bucket_name", "Bad-Bucket", "uppercase"),
+        ("deployment_bucket_name", "bad_bucket", "'_'"),
+        ("deployment_bucket_name", "-bucket", "start and end"),
+        ("deployment_bucket_name", "my..bucket", "two adjacent dots"),
+        ("deployment_bucket_name", "my.-bucket", "dot next to a hyphen"),
+        ("deployment_bucket_name", "192.168.5.4", "IP address"),
+        ("deployment_bucket_name", "xn--bucket", "xn--"),
+        ("deployment_bucket_name", "bucket-s3alias", "-s3alias"),
+        ("deployment_image_url", "ftp://example.com/a.jpg", "http://"),
+        ("deployment_image_url", "http:///a.jpg", "no host name"),
+        ("deployment_image_url", "http://exa mple.com/", "spaces"),
+    ],
+)
+def test_bad_values_are_explained(setting, value, reason):
+    assert reason in problem(value, setting)
+
+
+def test_an_unknown_setting_is_a_programming_error():
+    with pytest.raises(ValueError, match="deployment_nope"):
+        problem("x", "deployment_nope")
+
+
+def rule(port_from, port_to, *cidrs, protocol="tcp"):
+    return {
+        "ip_protocol": protocol,
+        "from_port": port_from,
+        "to_port": port_to,
+        "ip_ranges": [{"cidr_ip": c} for c in cidrs],
+    }
+
+
+def test_a_group_with_every_rule_lacks_nothing():
+    rules = [rule(22, 22, "127.0.0.1/32"), rule(80, 80, "0.0.0.0/0"), rule(443, 443, "0.0.0.0/0")]
+    assert checks.deployment_missing_ports(rules, "127.0.0.1/32") == []
+
+
+def test_an_empty_group_lacks_all_three():
+    missing = checks.deployment_missing_ports([], "203.0.113.7/32")
+    assert missing == [
+        "TCP port 22 (SSH) from 203.0.113.7/32",
+        "TCP port 80 (HTTP) from anywhere (0.0.0.0/0)",
+        "TCP port 443 (HTTPS) from anywhere (0.0.0.0/0)",
+    ]
+
+
+def test_ranges_wider_rules_and_all_traffic_count():
+    rules = [rule(0, 1024, "203.0.113.0/24"), rule(None, None, "0.0.0.0/0", protocol="-1")]
+    assert checks.deployment_missing_ports(rules, "203.0.113.7/32") == []
+    assert checks.deployment_missing_ports([rule(20, 25, "10.0.0.0/8")], "203.0.113.7/32")[0].startswith("TCP port 22")
+    # HTTP open to one network only does not make the page public.
+    assert "TCP port 80 (HTTP) from anywhere (0.0.0.0/0)" in checks.deployment_missing_ports(
+        [rule(80, 80, "10.0.0.0/8")], "10.0.0.1/32"
+    )
+    assert len(checks.deployment_missing_ports([rule(22, 22, "0.0.0.0/0", protocol="udp")], "1.2.3.4/32")) == 3
+
+
+def failure(code, message, operation="RunInstances"):
+    return {
+        "failed": True,
+        "msg": f"Failed to run instances: An error occurred ({code}) when calling the {operation} operation: {message}",
+        "error": {"code": code, "message": message},
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "advice"),
+    [
+        ("InstanceLimitExceeded", "You have requested more instances (21) than your current instance limit", "quota"),
+        ("VcpuLimitExceeded", "You have requested more vCPU capacity than your current vCPU limit", "Service Quotas"),
+        ("InsufficientInstanceCapacity", "We currently do not have sufficient t3.nano capacity", "Run again in a few"),
+        ("Unsupported", "Your requested instance type (t3.nano) is not supported in your requested AZ", "offerings"),
+        (
+            "InvalidParameterCombination",
+            "The specified instance type is not eligible for Free Tier. For a list of Free Tier instance types, run "
+            "'describe-instance-types' with the filter 'free-tier-eligible=true'.",
+            "free plan",
+        ),
+        ("UnauthorizedOperation", "You are not authorized to perform this operation.", "IAM"),
+        ("InvalidInstanceType.NotFound", "The instance type 't3.nano' does not exist", "does not know"),
+        ("OptInRequired", "You are not subscribed to this service.", "verified"),
+    ],
+)
+def test_launch_errors_say_what_to_change(code, message, advice):
+    text = checks.deployment_launch_advice(failure(code, message), "t3.nano", "eu-west-1")
+    assert text.startswith(f"AWS did not launch the t3.nano instance in eu-west-1 ({code}: {message}")
+    assert advice in text
+    assert "Nothing of the instance was created" in text
+
+
+def test_launch_advice_names_the_setting_to_change():
+    text = checks.deployment_launch_advice(failure("VcpuLimitExceeded", "limit"), "m5.large", "us-east-1")
+    assert "-e deployment_instance_type=" in text and "-e deployment_region=" in text
+
+
+@pytest.mark.parametrize(
+    ("msg", "endpoint", "advice"),
+    [
+        ("Failed to retrieve caller identity: Unable to locate credentials", "", "aws configure"),
+        ("Unable to locate credentials", "http://127.0.0.1:4566", "local inventory"),
+        ('Failed: Could not connect to the endpoint URL: "http://127.0.0.1:9/"', "http://127.0.0.1:9", "make up"),
+        ('Failed: Could not connect to the endpoint URL: "https://sts.eu-west-1.amazonaws.com/"', "", "internet"),
+        ("An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: x", "", "rejected"),
+        ("An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: x", "", "aws sso login"),
+        ("An error occurred (AccessDenied) when calling the GetCallerIdentity operation: x", "", "permissions"),
+        ("An error occurred (BucketAlreadyExists) when calling the CreateBucket operation: x", "", "bucket_name"),
+        ("Something else entirely", "", "Check the credentials"),
+    ],
+)
+def test_aws_errors_say_what_to_do(msg, endpoint, advice):
+    assert advice in checks.deployment_aws_advice({"msg": msg}, endpoint, "eu-west-1")
+
+
+def test_offering_problems_name_the_way_out():
+    ok = {"exists": True, "offered": True, "architectures": ["x86_64"]}
+    assert checks.deployment_offering_problem(ok, "x86_64", "us-east-1") == ""
+    assert "no instance type" in checks.deployment_offering_problem({"exists": False}, "x86_64", "us-east-1")
+    not_here = {"exists": True, "offered": False, "architectures": ["x86_64"]}
+    assert "no availability zone of eu-west-3" in checks.deployment_offering_problem(not_here, "x86_64", "eu-west-3")
+    arm = {"exists": True, "offered": True, "architectures": ["arm64"]}
+    assert "deployment_architecture=arm64" in checks.deployment_offering_problem(arm, "x86_64", "us-east-1")
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        ({"status": 200}, ""),
+        ({"status": 405}, ""),
+        ({"status": 404, "msg": "Not Found"}, "HTTP 404"),
+        (
+            {"status": -1, "msg": "Status code was -1 and not [200]: Request failed: <urlopen error [Errno 111]>"},
+            "nothing answers there (Request failed: <urlopen error [Errno 111]>)",
+        ),
+    ],
+)
+def test_fetch_problems(result, expected):
+    problem = checks.deployment_fetch_problem(result)
+    assert (expected in problem) if expected else problem == ""
+
+
+QUESTION = {"choices": ["key-a", "key-b", "_new"], "default": "3"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [("", "_new"), ("1", "key-a"), (" 2 ", "key-b"), ("key-b", "key-b"), ("4", "4"), ("0", "0")],
+)
+def test_answers_pick_choices_by_number_and_enter_keeps_the_default(typed, answer):
+    assert checks.deployment_answer({"user_input": typed}, QUESTION) == answer
+
+
+def test_an_empty_choice_value_is_kept():
+    question = {"choices": ["sg-1", ""], "default": "2"}
+    answer = checks.deployment_answer({"user_input": ""}, question)
+    assert answer == "" and checks.deployment_answer_problem(answer, question, {}) == ""
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "reply", "expected"),
+    [
+        ("4", QUESTION, {}, "answer with a number from 1 to 3"),
+        ("key-a", QUESTION, {}, ""),
+        ("maybe", {"answers": ["yes", "y", "no", "n"]}, {}, "answer yes or y or no or n"),
+        ("YES", {"answers": ["yes", "y", "no", "n"]}, {}, ""),
+        ("old", {"taken": ["old"], "taken_msg": "it exists"}, {}, "it exists"),
+        ("Bad_Bucket", {"check": "deployment_bucket_name"}, {}, "uppercase letters"),
+        ("good-bucket", {"check": "deployment_bucket_name"}, {}, ""),
+        ("x", {}, {"warnings": ["Not waiting for response to prompt as stdin is not interactive"]}, "no terminal"),
+    ],
+)
+def test_answer_problems(answer, question, reply, expected):
+    problem = checks.deployment_answer_problem(answer, question, reply)
+    assert (expected in problem) if expected else problem == ""
+
+
+def test_the_filters_are_registered():
+    assert set(checks.FilterModule().filters()) == {
+        "deployment_problem",
+        "deployment_missing_ports",
+        "deployment_aws_advice",
+        "deployment_launch_advice",
+        "deployment_offering_problem",
+        "deployment_fetch_problem",
+        "deployment_answer",
+        "deployment_answer_problem",
+    }
