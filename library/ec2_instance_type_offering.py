@@ -1,0 +1,133 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible module layout: the documentation strings come before the imports, and the
+# encoding line is kept as in the amazon.aws modules.
+# ruff: noqa: E402, UP009
+
+DOCUMENTATION = r"""
+---
+module: ec2_instance_type_offering
+short_description: Tell whether an EC2 instance type exists and is offered in a region
+version_added: 1.0.0
+description:
+  - Looks an instance type up with C(DescribeInstanceTypes) and C(DescribeInstanceTypeOfferings),
+    so a playbook can stop with a clear message before it creates anything, instead of failing
+    at C(RunInstances) after the key pair and security group exist.
+  - Returns whether AWS knows the type, the availability zones of the region that offer it, its
+    CPU architectures and whether it is free-tier eligible.
+  - The module only reads. It runs the same way in check mode and never reports a change.
+author:
+  - Project team
+options:
+  instance_type:
+    description:
+      - The instance type, for example C(t3.nano).
+    type: str
+    required: true
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Look the instance type up.
+  ec2_instance_type_offering:
+    instance_type: t3.nano
+  register: offering
+
+- name: Stop when the region does not offer it.
+  ansible.builtin.fail:
+    msg: t3.nano is not offered in this region.
+  when: not offering.offered
+"""
+
+RETURN = r"""
+exists:
+  description: Whether AWS knows the instance type at all.
+  returned: always
+  type: bool
+  sample: true
+offered:
+  description: Whether at least one availability zone of the region offers the type.
+  returned: always
+  type: bool
+  sample: true
+availability_zones:
+  description: The region's availability zones that offer the type, sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [us-east-1a, us-east-1b]
+architectures:
+  description: The CPU architectures the type supports (empty when it does not exist).
+  returned: always
+  type: list
+  elements: str
+  sample: [x86_64]
+free_tier_eligible:
+  description: Whether the type is free-tier eligible (false when it does not exist).
+  returned: always
+  type: bool
+  sample: false
+"""
+
+try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+
+def describe_type(module, client, instance_type):
+    """The type's description, or None when AWS does not know it."""
+    try:
+        types = client.describe_instance_types(InstanceTypes=[instance_type], aws_retry=True)["InstanceTypes"]
+    except is_boto3_error_code(["InvalidInstanceType", "InvalidInstanceType.NotFound", "InvalidParameterValue"]):
+        return None
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Unable to describe the instance type {instance_type}")
+    return types[0] if types else None
+
+
+def offering_zones(module, client, instance_type):
+    """The availability zones of the client's region that offer the type."""
+    try:
+        paginator = client.get_paginator("describe_instance_type_offerings")
+        result = paginator.paginate(
+            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}]
+        ).build_full_result()
+    except (ClientError, BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Unable to list the offerings of the instance type {instance_type}")
+    zones = [offer["Location"] for offer in result.get("InstanceTypeOfferings", [])]
+    return sorted(set(zones))
+
+
+def main():
+    argument_spec = {"instance_type": {"type": "str", "required": True}}
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    instance_type = module.params["instance_type"]
+
+    described = describe_type(module, client, instance_type)
+    zones = offering_zones(module, client, instance_type) if described else []
+    module.exit_json(
+        changed=False,
+        exists=described is not None,
+        offered=bool(zones),
+        availability_zones=zones,
+        architectures=(described or {}).get("ProcessorInfo", {}).get("SupportedArchitectures", []),
+        free_tier_eligible=bool((described or {}).get("FreeTierEligible", False)),
+    )
+
+
+if __name__ == "__main__":
+    main()
