@@ -1,0 +1,173 @@
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# ruff: noqa: E402
+
+DOCUMENTATION = r"""
+name: deployment_guide
+type: notification
+short_description: After a deploy that stopped early, say what may exist in AWS and how to remove it
+description:
+  - Follows runs of C(playbooks/deploy.yml). When such a run fails, or is interrupted (Ctrl-C), after a task
+    that creates AWS resources has started, it prints which resources may exist and the teardown command
+    for the deployment. A failure or an interrupt before that says that nothing was created.
+  - Writes a line to the log file (C(log_path)) when each run of any playbook starts and ends, so every
+    run is easy to find in C(logs/ansible.log). The line names the playbook, the inventory, the tags and
+    check mode, never the extra variables (they may hold credentials).
+  - Enabled in the project's C(ansible.cfg) (C(callbacks_enabled)).
+requirements:
+  - enable in configuration
+"""
+
+import atexit
+import os
+from pathlib import Path
+
+from ansible import constants as C  # noqa: N812 - Ansible's own convention
+from ansible import context
+from ansible.plugins.callback import CallbackBase
+
+PLAYBOOKS = ("deploy.yml",)
+
+# Modules that create or change AWS resources, and what they make, in the order a deploy makes them.
+RESOURCES = {
+    "ec2_key": "the key pair",
+    "ec2_security_group": "the security group",
+    "ec2_instance": "the EC2 instance",
+    "s3_bucket": "the S3 bucket",
+    "s3_image_upload": "the image in the bucket",
+    "sns_topic": "the alarm topic",
+    "cloudwatch_metric_alarm": "the CloudWatch alarms",
+}
+
+
+def _resource(action: str) -> str | None:
+    return RESOURCES.get(action.rsplit(".", 1)[-1])
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "notification"
+    CALLBACK_NAME = "deployment_guide"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._active = False
+        self._ended = False
+        self._pid = os.getpid()
+        self._playbook = ""
+        self._name = ""
+        self._region = ""
+        self._task = ""
+        self._failed_task = ""
+        self._started: dict[str, str] = {}
+
+    # Where the run is.
+
+    def v2_playbook_on_start(self, playbook):
+        self._playbook = Path(playbook._file_name).name
+        self._active = self._playbook in PLAYBOOKS
+        atexit.register(self._at_exit)
+        options = context.CLIARGS
+        tags = ",".join(options.get("tags") or ()) or "all"
+        self._log(
+            f"===== {self._playbook} started: inventory {', '.join(self._inventories()) or '(default)'}; "
+            f"tags {tags}; check mode {'on' if options.get('check') else 'off'}; pid {self._pid} ====="
+        )
+
+    def v2_playbook_on_play_start(self, play):
+        if not self._active or self._name:
+            return
+        extra = play.get_variable_manager().extra_vars
+        self._name = str(extra.get("deployment_name", "") or "")
+        self._region = str(extra.get("deployment_region", "") or "")
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        # A resource counts from the moment its task starts: an interrupt may land mid-call.
+        self._task = task.get_name().strip()
+        resource = _resource(task.action or "")
+        if self._active and resource and not context.CLIARGS.get("check"):
+            self._started.setdefault(resource, self._task)
+
+    def v2_runner_on_skipped(self, result):
+        resource = _resource(result._task.action or "")
+        if resource and self._started.get(resource) == result._task.get_name().strip():
+            del self._started[resource]
+
+    def v2_runner_on_ok(self, result):
+        facts = result._result.get("ansible_facts") or {}
+        if "deployment_name" in facts:
+            self._name = str(facts["deployment_name"])
+        if "deployment_region" in facts:
+            self._region = str(facts["deployment_region"])
+        tags = facts.get("_deployment_tags")
+        if isinstance(tags, dict) and tags.get("Deployment"):
+            self._name = str(tags["Deployment"])
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if not ignore_errors:
+            self._failed_task = result._task.get_name().strip()
+
+    def v2_runner_on_unreachable(self, result):
+        self._failed_task = result._task.get_name().strip()
+
+    # How it ends.
+
+    def v2_playbook_on_stats(self, stats):
+        self._ended = True
+        failed = any(stats.failures.get(h) or stats.dark.get(h) for h in stats.processed)
+        if self._active and failed and self._started:
+            task = self._failed_task or self._task
+            self._guide(f'The run stopped at the failed task "{task}" (its message is above).')
+        self._log(f"===== {self._playbook} ended: {'failed' if failed else 'ok'} =====")
+
+    def _at_exit(self):
+        # Only in the process that ran the playbook (workers are forks of it), and only when the
+        # run did not reach its end: Ctrl-C, or an error that stopped ansible-playbook itself.
+        if os.getpid() != self._pid or self._ended:
+            return
+        if self._active and self._started:
+            self._guide(f'The run was interrupted during "{self._task}".')
+        elif self._active:
+            self._display.display(
+                "The run was interrupted before anything was created in AWS.", color=C.COLOR_WARN, stderr=True
+            )
+        self._log(f"===== {self._playbook} interrupted =====")
+
+    def _guide(self, what: str):
+        name = self._name or "<deployment name>"
+        inventory = " ".join(f"-i {i}" for i in self._inventories()) or "-i <inventory>"
+        region = f" -e deployment_region={self._region}" if self._region else ""
+        made = ", ".join(self._started)
+        self._display.display(
+            "\n".join(
+                [
+                    "",
+                    what,
+                    f"These resources of deployment '{name}' may exist now (and cost money on AWS): {made}.",
+                    "To finish the deployment, run the same command again: it reuses what exists.",
+                    "To remove everything the deployment made:",
+                    f"  ansible-playbook {inventory} playbooks/teardown.yml -e deployment_name={name}{region}",
+                ]
+            ),
+            color=C.COLOR_WARN,
+            stderr=True,
+        )
+
+    # Helpers.
+
+    @staticmethod
+    def _inventories() -> list[str]:
+        found = []
+        for inventory in context.CLIARGS.get("inventory") or ():
+            path = Path(inventory)
+            try:
+                found.append(str(path.resolve().relative_to(Path.cwd())))
+            except ValueError:
+                found.append(str(path))
+        return found
+
+    def _log(self, message: str):
+        self._display.display(message, log_only=True)
