@@ -1,0 +1,120 @@
+"""Helpers for the guided-run tests: a deployment's resources, and deploy.yml in a terminal."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pexpect
+
+from conftest import ROOT, LocalCloud
+from playbooks import Run
+
+NOTHING = {"instances": [], "groups": [], "keys": [], "buckets": [], "alarms": []}
+
+
+def new_name(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
+    """Everything tagged or named for deployment `name`, by type (key pairs by tag or by name)."""
+    ec2 = cloud.client("ec2")
+    tag = [{"Name": "tag:Deployment", "Values": [name]}]
+    instances = [
+        i["InstanceId"]
+        for r in ec2.describe_instances(Filters=tag)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    groups = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
+    keys = sorted(
+        {k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]}
+        | {k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"] == f"{name}-key"}
+    )
+    buckets = [b["Name"] for b in cloud.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"{name}-")]
+    alarms = [
+        a["AlarmName"] for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
+    ]
+    return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
+
+
+def create_key_pair(cloud: LocalCloud, name: str, key_dir: Path | None) -> str:
+    """A key pair made outside the playbook; its private key saved as <key_dir>/<name>.pem when key_dir is given."""
+    created = cloud.client("ec2").create_key_pair(KeyName=name, KeyType="ed25519")
+    if key_dir is not None:
+        pem = key_dir / f"{name}.pem"
+        pem.write_text(created["KeyMaterial"])
+        pem.chmod(0o600)
+    return name
+
+
+def run_env(cloud: LocalCloud, state: Path) -> dict[str, str]:
+    """The environment playbooks.playbook gives ansible-playbook: the test cloud, the log in `state`."""
+    return {
+        **cloud.env,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_LOG_PATH": str(state / "ansible.log"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+
+def spawn_deploy(cloud: LocalCloud, state: Path, *args: str, timeout: float = 120) -> pexpect.spawn:
+    """deploy.yml on the test cloud in a terminal (a pty), as a user would type it."""
+    state.mkdir(parents=True, exist_ok=True)
+    command = [
+        "-i", str(ROOT / "inventory/local"),
+        str(ROOT / "playbooks/deploy.yml"),
+        "-e", f"deployment_key_dir={state}",
+        *args,
+    ]  # fmt: skip
+    child = pexpect.spawn(
+        str(ROOT / ".venv/bin/ansible-playbook"),
+        command,
+        cwd=str(ROOT),
+        env=run_env(cloud, state),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=timeout,
+        dimensions=(60, 250),
+    )
+    child.logfile_read = open(state / "terminal.log", "a", encoding="utf-8")  # noqa: SIM115 - closed with the child
+    return child
+
+
+def finish(child: pexpect.spawn, timeout: float = 600) -> tuple[int | None, str]:
+    """Wait for the end; (exit status, the whole terminal output)."""
+    child.expect(pexpect.EOF, timeout=timeout)
+    child.close()
+    child.logfile_read.close()
+    output = Path(child.logfile_read.name).read_text(encoding="utf-8", errors="replace")
+    return child.exitstatus, output
+
+
+def run_playbook(
+    cloud: LocalCloud,
+    state: Path,
+    *args: str,
+    inventory: str = "local",
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    timeout: float = 600,
+) -> Run:
+    """deploy.yml like playbooks.playbook, with a choice of inventory and of environment changes."""
+    state.mkdir(parents=True, exist_ok=True)
+    environment = {**run_env(cloud, state), **(env or {})}
+    for name in unset:
+        environment.pop(name, None)
+    command = [
+        str(ROOT / ".venv/bin/ansible-playbook"),
+        "-i", str(ROOT / "inventory" / inventory),
+        str(ROOT / "playbooks/deploy.yml"),
+        "-e", f"deployment_key_dir={state}",
+        *args,
+    ]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    return Run(result.returncode, result.stdout + result.stderr)
