@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto.ec2.responses import general
 
-from conftest import REGION
+REGION = "us-east-1"
 
 ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAILDL5/uEcvCdSJL9+UiEu5JmNBifhzrK3zrxh3Bz5+Ro"
 ECDSA = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBJCBPsqj3m4l74l3R7hyPknJT+1iDOp9riRmAyZucF5a"
