@@ -7,9 +7,9 @@ import urllib.request
 import uuid
 
 import pytest
+from sweep import resources
 
 from browser import Browser
-from conftest import LocalCloud
 from playbooks import playbook
 
 pytestmark = pytest.mark.cloud
@@ -19,25 +19,6 @@ def summary_value(output: str, label: str) -> str:
     match = re.search(rf"{label}:\s+([^\s'\"]+)", output)
     assert match, f"no '{label}' in the summary:\n{output[-3000:]}"
     return match.group(1)
-
-
-def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
-    """Everything tagged or named for deployment `name`, by type."""
-    ec2 = cloud.client("ec2")
-    tag = [{"Name": "tag:Deployment", "Values": [name]}]
-    instances = [
-        i["InstanceId"]
-        for r in ec2.describe_instances(Filters=tag)["Reservations"]
-        for i in r["Instances"]
-        if i["State"]["Name"] != "terminated"
-    ]
-    groups = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
-    keys = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]]
-    buckets = [b["Name"] for b in cloud.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"{name}-")]
-    alarms = [
-        a["AlarmName"] for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
-    ]
-    return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,90 @@
+"""What a deployment has in a test local cloud: every resource type the project creates, found
+independently of the playbooks (plain boto3, podman, ip), so tests can check what teardown left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from botocore.exceptions import ClientError
+
+from conftest import LocalCloud
+
+NOTHING = {
+    k: []
+    for k in ("instances", "groups", "keys", "buckets", "alarms", "topics", "dashboards", "containers", "namespaces")
+}
+
+
+def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
+    """Everything tagged or named for deployment `name`, by type."""
+    ec2 = cloud.client("ec2")
+    tag = [{"Name": "tag:Deployment", "Values": [name]}]
+    instances = [
+        i["InstanceId"]
+        for r in ec2.describe_instances(Filters=tag)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    groups = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
+    keys = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]]
+    buckets = [b["Name"] for b in cloud.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"{name}-")]
+    alarms = [
+        a["AlarmName"] for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
+    ]
+    return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
+
+
+def instance_ids(cloud: LocalCloud, name: str) -> list[str]:
+    """Every instance ever tagged for `name`, terminated ones included."""
+    reservations = cloud.client("ec2").describe_instances(Filters=[{"Name": "tag:Deployment", "Values": [name]}])
+    return [i["InstanceId"] for r in reservations["Reservations"] for i in r["Instances"]]
+
+
+def containers(cloud: LocalCloud, instance_id: str) -> list[str]:
+    """Names of the podman containers (any state) standing behind an instance."""
+    result = subprocess.run(
+        ["podman", "ps", "-a", "--filter", f"label=io.localcloud.instance={instance_id}", "--format", "json"],
+        env={**os.environ, "CONTAINERS_CONF": str(cloud.home / "containers.conf")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [n for c in json.loads(result.stdout or "[]") for n in c.get("Names", [])]
+
+
+def tagged_buckets(cloud: LocalCloud, name: str) -> list[str]:
+    s3 = cloud.client("s3")
+    found = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        try:
+            tags = s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]
+        except ClientError:
+            continue  # no tags (or deleted meanwhile)
+        if {"Key": "Deployment", "Value": name} in tags:
+            found.append(bucket["Name"])
+    return found
+
+
+def sweep(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
+    """resources() plus everything else that could stay behind: buckets tagged for the deployment
+    whatever their name, the alarm topic and dashboard, and the containers and network namespaces
+    of any instance the deployment ever had. All lists are empty once the deployment is gone."""
+    found = resources(cloud, name)
+    found["buckets"] = sorted(set(found["buckets"]) | set(tagged_buckets(cloud, name)))
+    found["topics"] = [
+        t["TopicArn"]
+        for t in cloud.client("sns").list_topics()["Topics"]
+        if t["TopicArn"].rsplit(":", 1)[-1].startswith(f"{name}-")
+    ]
+    found["dashboards"] = [
+        d["DashboardName"]
+        for d in cloud.client("cloudwatch").list_dashboards(DashboardNamePrefix=name)["DashboardEntries"]
+        if d["DashboardName"] == name or d["DashboardName"].startswith(f"{name}-")
+    ]
+    ids = instance_ids(cloud, name)
+    found["containers"] = [c for i in ids for c in containers(cloud, i)]
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    found["namespaces"] = [line.split()[0] for line in namespaces.splitlines() if any(i in line for i in ids)]
+    return found
