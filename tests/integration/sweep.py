@@ -12,8 +12,19 @@ from botocore.exceptions import ClientError
 from conftest import LocalCloud
 
 NOTHING = {
-    k: []
-    for k in ("instances", "groups", "keys", "buckets", "alarms", "topics", "dashboards", "containers", "namespaces")
+    kind: []
+    for kind in (
+        "instances",
+        "groups",
+        "keys",
+        "buckets",
+        "alarms",
+        "volumes",
+        "topics",
+        "dashboards",
+        "containers",
+        "namespaces",
+    )
 }
 
 
@@ -69,10 +80,13 @@ def tagged_buckets(cloud: LocalCloud, name: str) -> list[str]:
 
 def sweep(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
     """resources() plus everything else that could stay behind: buckets tagged for the deployment
-    whatever their name, the alarm topic and dashboard, and the containers and network namespaces
-    of any instance the deployment ever had. All lists are empty once the deployment is gone."""
+    whatever their name, the instances' tagged volumes, the alarm topic and dashboard, and the
+    containers and network namespaces of any instance the deployment ever had. All lists are
+    empty once the deployment is gone."""
     found = resources(cloud, name)
     found["buckets"] = sorted(set(found["buckets"]) | set(tagged_buckets(cloud, name)))
+    volumes = cloud.client("ec2").describe_volumes(Filters=[{"Name": "tag:Deployment", "Values": [name]}])
+    found["volumes"] = [v["VolumeId"] for v in volumes["Volumes"]]
     found["topics"] = [
         t["TopicArn"]
         for t in cloud.client("sns").list_topics()["Topics"]

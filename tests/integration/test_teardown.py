@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import pty
 import re
@@ -376,6 +377,11 @@ def a_gone(cloud, pair) -> dict:
     for body in (b"one", b"two", b"three"):
         s3.put_object(Bucket=a.summary["Bucket"], Key="notes.txt", Body=body)
     s3.delete_object(Bucket=a.summary["Bucket"], Key="notes.txt")
+    # Dashboards named like the deployments, as monitoring may add: only a's may go.
+    cloudwatch = cloud.client("cloudwatch")
+    for d in (a, b):
+        widget = {"type": "text", "x": 0, "y": 0, "width": 6, "height": 2, "properties": {"markdown": d.name}}
+        cloudwatch.put_dashboard(DashboardName=d.name, DashboardBody=json.dumps({"widgets": [widget]}))
     a_instances = instance_ids(cloud, a.name)
     b_before = sweep(cloud, b.name)
     code, output = teardown_on_a_terminal(cloud, a, "yes")
@@ -401,7 +407,8 @@ def test_no_leak_after_teardown(cloud, pair, a_gone):
 def test_the_other_deployment_keeps_every_resource_and_its_page(cloud, pair, a_gone):
     b = pair["b"]
     assert sweep(cloud, b.name) == a_gone["b_before"]
-    assert all(a_gone["b_before"][kind] for kind in ("instances", "groups", "keys", "buckets", "alarms", "containers"))
+    kinds = ("instances", "groups", "keys", "buckets", "alarms", "volumes", "topics", "dashboards", "containers")
+    assert all(a_gone["b_before"][kind] for kind in kinds), a_gone["b_before"]
     assert b.key_file.exists() and b.knows_host(b.ip)
     body = page(b.ip)
     assert b.summary["Instance"] in body and b.summary["Bucket"] in body
