@@ -19,13 +19,14 @@ RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} p=(\d+) u=\S+ n=ansi
 
 @pytest.fixture(scope="module")
 def logged(cloud, tmp_path_factory):
-    """Two runs of one deployment, a full one and --tags alarm, with credentials of their own."""
+    """Two runs of one deployment, a full one and --tags alarm, with credentials of their own.
+    The first runs with -v, which logs every task's result: more places a secret could leak."""
     name = new_name("l")
     state = tmp_path_factory.mktemp("logged")
     access_key = f"AKIALOG{secrets.token_hex(6).upper()}"
     secret_key = f"s3cr3t-{secrets.token_urlsafe(24)}"
     credentials = ("-e", f"deployment_access_key={access_key}", "-e", f"deployment_secret_key={secret_key}")
-    first = run_playbook(cloud, state, "-e", f"deployment_name={name}", *credentials)
+    first = run_playbook(cloud, state, "-v", "-e", f"deployment_name={name}", *credentials)
     assert first.returncode == 0, first.output[-5000:]
     second = run_playbook(cloud, state, "-e", f"deployment_name={name}", *credentials, "--tags", "alarm")
     assert second.returncode == 0, second.output[-5000:]
