@@ -7,10 +7,10 @@ import urllib.request
 import uuid
 
 import pytest
-from sweep import resources
 
 from browser import Browser
 from playbooks import playbook
+from sweep import resources
 
 pytestmark = pytest.mark.cloud
 

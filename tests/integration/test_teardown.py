@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sweep import NOTHING, instance_ids, resources, sweep
 
 from conftest import ROOT, LocalCloud
 from instances import key_pair, security_group
 from playbooks import Run, playbook
+from sweep import NOTHING, instance_ids, resources, sweep
 
 pytestmark = pytest.mark.cloud
 
