@@ -53,8 +53,8 @@ def instance_ids(cloud: LocalCloud, name: str) -> list[str]:
     return [i["InstanceId"] for r in reservations["Reservations"] for i in r["Instances"]]
 
 
-def containers(cloud: LocalCloud, instance_id: str) -> list[str]:
-    """Names of the podman containers (any state) standing behind an instance."""
+def container_records(cloud: LocalCloud, instance_id: str) -> list[dict]:
+    """podman's records of the containers (any state) standing behind an instance."""
     result = subprocess.run(
         ["podman", "ps", "-a", "--filter", f"label=io.localcloud.instance={instance_id}", "--format", "json"],
         env={**os.environ, "CONTAINERS_CONF": str(cloud.home / "containers.conf")},
@@ -62,7 +62,12 @@ def containers(cloud: LocalCloud, instance_id: str) -> list[str]:
         text=True,
         check=True,
     )
-    return [n for c in json.loads(result.stdout or "[]") for n in c.get("Names", [])]
+    return json.loads(result.stdout or "[]")
+
+
+def containers(cloud: LocalCloud, instance_id: str) -> list[str]:
+    """Names of the podman containers (any state) standing behind an instance."""
+    return [n for c in container_records(cloud, instance_id) for n in c.get("Names", [])]
 
 
 def tagged_buckets(cloud: LocalCloud, name: str) -> list[str]:

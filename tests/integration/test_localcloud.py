@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import json
-import os
 import subprocess
 import urllib.request
 
@@ -13,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from conftest import LocalCloud, private_range, start_cloud, wait_for
 from instances import key_pair, launch, local_ami, security_group
+from sweep import container_records
 
 pytestmark = pytest.mark.cloud
 
@@ -150,14 +149,7 @@ def test_security_group_decides_who_connects(cloud, tmp_path):
 
 
 def container_state(cloud: LocalCloud, instance_id: str) -> str:
-    result = subprocess.run(
-        ["podman", "ps", "-a", "--filter", f"label=io.localcloud.instance={instance_id}", "--format", "json"],
-        env={**os.environ, "CONTAINERS_CONF": str(cloud.home / "containers.conf")},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return " ".join(container["State"] for container in json.loads(result.stdout or "[]"))
+    return " ".join(container["State"] for container in container_records(cloud, instance_id))
 
 
 def test_stop_start_reboot_terminate_act_on_the_container(cloud, tmp_path):
