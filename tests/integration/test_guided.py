@@ -10,6 +10,7 @@ import urllib.request
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
+import pexpect
 import pytest
 from guided import NOTHING, create_key_pair, finish, new_name, resources, run_playbook, spawn_deploy
 
@@ -130,7 +131,12 @@ def test_ctrl_c_after_the_launch_says_what_may_exist_and_how_to_remove_it(cloud,
     name = new_name("c")
     child = spawn_deploy(cloud, tmp_path, "-e", f"deployment_name={name}")
     child.expect(r"TASK \[deployment : Ensure the bucket exists", timeout=300)
-    child.sendintr()
+    # ansible-core can lose a Ctrl-C that lands in an unlucky place (its handler raises inside a
+    # logging lock); a person presses it again, and so does the test.
+    for _ in range(5):
+        child.sendintr()
+        if child.expect([r"User interrupted execution|The run was interrupted", pexpect.EOF, pexpect.TIMEOUT], 5) < 2:
+            break
     status, output = finish(child, timeout=120)
     assert status != 0
     text = flat(output)
