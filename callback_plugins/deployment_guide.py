@@ -62,6 +62,7 @@ class CallbackModule(CallbackBase):
         self._region = ""
         self._task = ""
         self._failed_task = ""
+        self._failing = False  # the last result was a failure (a rescue's explanation follows its cause)
         self._started: dict[str, str] = {}
 
     # Where the run is.
@@ -97,6 +98,7 @@ class CallbackModule(CallbackBase):
             del self._started[resource]
 
     def v2_runner_on_ok(self, result):
+        self._failing = False
         facts = result._result.get("ansible_facts") or {}
         if "deployment_name" in facts:
             self._name = str(facts["deployment_name"])
@@ -107,11 +109,15 @@ class CallbackModule(CallbackBase):
             self._name = str(tags["Deployment"])
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        if not ignore_errors:
+        # The task that failed first: a rescue's explanation (another failure) does not replace it.
+        if not ignore_errors and not self._failing:
             self._failed_task = result._task.get_name().strip()
+        self._failing = not ignore_errors
 
     def v2_runner_on_unreachable(self, result):
-        self._failed_task = result._task.get_name().strip()
+        if not self._failing:
+            self._failed_task = result._task.get_name().strip()
+        self._failing = True
 
     # How it ends.
 
@@ -120,7 +126,7 @@ class CallbackModule(CallbackBase):
         failed = any(stats.failures.get(h) or stats.dark.get(h) for h in stats.processed)
         if self._active and failed and self._started:
             task = self._failed_task or self._task
-            self._guide(f'The run stopped at the failed task "{task}" (its message is above).')
+            self._guide(f'The run stopped after the task "{task}" failed (the message is above).')
         self._log(f"===== {self._playbook} ended: {'failed' if failed else 'ok'} =====")
 
     def _at_exit(self):

@@ -180,7 +180,7 @@ def test_a_failure_after_resources_exist_ends_with_the_teardown_command(cloud, t
     )
     assert run.returncode != 0
     text = flat(run.output)
-    assert "The run stopped at the failed task" in text
+    assert 'The run stopped after the task "deployment : Ensure the bucket holds the current image' in text
     assert f"These resources of deployment '{name}' may exist now" in text
     assert "the S3 bucket" in text and "the EC2 instance" in text
     assert f"playbooks/teardown.yml -e deployment_name={name}" in text
