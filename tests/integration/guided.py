@@ -40,6 +40,20 @@ def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
     return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
 
 
+def terminate(cloud: LocalCloud, name: str) -> None:
+    """End deployment `name`'s instances, so a test leaves no container running in the shared cloud."""
+    ec2 = cloud.client("ec2")
+    tag = [{"Name": "tag:Deployment", "Values": [name]}]
+    running = [
+        i["InstanceId"]
+        for r in ec2.describe_instances(Filters=tag)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] not in ("terminated", "shutting-down")
+    ]
+    if running:
+        ec2.terminate_instances(InstanceIds=running)
+
+
 def create_key_pair(cloud: LocalCloud, name: str, key_dir: Path | None) -> str:
     """A key pair made outside the playbook; its private key saved as <key_dir>/<name>.pem when key_dir is given."""
     created = cloud.client("ec2").create_key_pair(KeyName=name, KeyType="ed25519")

@@ -12,7 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pexpect
 import pytest
-from guided import NOTHING, create_key_pair, finish, new_name, resources, run_playbook, spawn_deploy
+from guided import NOTHING, create_key_pair, finish, new_name, resources, run_playbook, spawn_deploy, terminate
 
 pytestmark = pytest.mark.cloud
 
@@ -57,7 +57,8 @@ def reused(cloud, tmp_path_factory):
     )  # fmt: skip
     assert run.returncode == 0, run.output[-5000:]
     page = re.search(r"Web page:\s+(http://127\.[\d.]+/)", run.output).group(1)
-    return {"name": name, "state": state, "key": key, "group": group, "first": run, "page": page}
+    yield {"name": name, "state": state, "key": key, "group": group, "first": run, "page": page}
+    terminate(cloud, name)
 
 
 def test_an_existing_key_pair_and_group_are_used_as_they_are(cloud, reused):
@@ -129,23 +130,27 @@ def test_tags_page_without_an_instance_stops_at_once_creating_nothing(cloud, tmp
 
 def test_ctrl_c_after_the_launch_says_what_may_exist_and_how_to_remove_it(cloud, tmp_path):
     name = new_name("c")
-    child = spawn_deploy(cloud, tmp_path, "-e", f"deployment_name={name}")
-    child.expect(r"TASK \[deployment : Ensure the bucket exists", timeout=300)
-    # ansible-core can lose a Ctrl-C that lands in an unlucky place (its handler raises inside a
-    # logging lock); a person presses it again, and so does the test.
-    for _ in range(5):
-        child.sendintr()
-        if child.expect([r"User interrupted execution|The run was interrupted", pexpect.EOF, pexpect.TIMEOUT], 5) < 2:
-            break
-    status, output = finish(child, timeout=120)
-    assert status != 0
-    text = flat(output)
-    assert "The run was interrupted" in text
-    assert f"These resources of deployment '{name}' may exist now" in text
-    for resource in ("the key pair", "the security group", "the EC2 instance"):
-        assert resource in text
-    assert f"playbooks/teardown.yml -e deployment_name={name}" in text
-    assert len(resources(cloud, name)["instances"]) == 1  # what it says may exist does
+    try:
+        child = spawn_deploy(cloud, tmp_path, "-e", f"deployment_name={name}")
+        child.expect(r"TASK \[deployment : Ensure the bucket exists", timeout=300)
+        # ansible-core can lose a Ctrl-C that lands in an unlucky place (its handler raises inside a
+        # logging lock); a person presses it again, and so does the test.
+        for _ in range(5):
+            child.sendintr()
+            stopped = [r"User interrupted execution|The run was interrupted", pexpect.EOF, pexpect.TIMEOUT]
+            if child.expect(stopped, timeout=5) < 2:
+                break
+        status, output = finish(child, timeout=120)
+        assert status != 0
+        text = flat(output)
+        assert "The run was interrupted" in text
+        assert f"These resources of deployment '{name}' may exist now" in text
+        for resource in ("the key pair", "the security group", "the EC2 instance"):
+            assert resource in text
+        assert f"playbooks/teardown.yml -e deployment_name={name}" in text
+        assert len(resources(cloud, name)["instances"]) == 1  # what it says may exist does
+    finally:
+        terminate(cloud, name)
 
 
 def test_ctrl_c_at_a_question_says_nothing_was_created(cloud, tmp_path):
@@ -175,14 +180,17 @@ def not_an_image(tmp_path):
 
 def test_a_failure_after_resources_exist_ends_with_the_teardown_command(cloud, tmp_path, not_an_image):
     name = new_name("f")
-    run = run_playbook(
-        cloud, tmp_path / "state", "-e", f"deployment_name={name}", "-e", f"deployment_image_url={not_an_image}"
-    )
-    assert run.returncode != 0
-    text = flat(run.output)
-    assert 'The run stopped after the task "deployment : Ensure the bucket holds the current image' in text
-    assert f"These resources of deployment '{name}' may exist now" in text
-    assert "the S3 bucket" in text and "the EC2 instance" in text
-    assert f"playbooks/teardown.yml -e deployment_name={name}" in text
-    made = resources(cloud, name)
-    assert made["buckets"] and made["instances"]
+    try:
+        run = run_playbook(
+            cloud, tmp_path / "state", "-e", f"deployment_name={name}", "-e", f"deployment_image_url={not_an_image}"
+        )
+        assert run.returncode != 0
+        text = flat(run.output)
+        assert 'The run stopped after the task "deployment : Ensure the bucket holds the current image' in text
+        assert f"These resources of deployment '{name}' may exist now" in text
+        assert "the S3 bucket" in text and "the EC2 instance" in text
+        assert f"playbooks/teardown.yml -e deployment_name={name}" in text
+        made = resources(cloud, name)
+        assert made["buckets"] and made["instances"]
+    finally:
+        terminate(cloud, name)

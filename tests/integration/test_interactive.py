@@ -7,7 +7,7 @@ import time
 import urllib.request
 
 import pytest
-from guided import NOTHING, create_key_pair, finish, new_name, resources, spawn_deploy
+from guided import NOTHING, create_key_pair, finish, new_name, resources, spawn_deploy, terminate
 
 from playbooks import playbook
 
@@ -34,56 +34,60 @@ def test_interactive_run_reuses_a_listed_key_pair_re_asks_a_bad_bucket_and_serve
     key = create_key_pair(cloud, f"{name}-mine", tmp_path)
     elsewhere = create_key_pair(cloud, f"{name}-elsewhere", None)  # its private key is not here
 
-    child = spawn_deploy(cloud, tmp_path, "-e", "interactive=true")
-    ask(child, "Deployment name", "webserver")
-    child.sendline(name)
-    ask(child, "AWS region", region)
-    child.sendline("")
-    ask(child, "Instance type", "t3.nano")
-    child.sendline("")
+    try:
+        child = spawn_deploy(cloud, tmp_path, "-e", "interactive=true")
+        ask(child, "Deployment name", "webserver")
+        child.sendline(name)
+        ask(child, "AWS region", region)
+        child.sendline("")
+        ask(child, "Instance type", "t3.nano")
+        child.sendline("")
 
-    listing = ask(child, "Key pair (number)")
-    assert elsewhere not in listing, "a key pair without its private key on disk was offered"
-    number = re.search(rf"(\d+)\) {re.escape(key)} \(private key", listing)
-    assert number, listing[-2000:]
-    assert re.search(r"\d+\) create a new key pair", listing)
-    child.sendline(number.group(1))
+        listing = ask(child, "Key pair (number)")
+        assert elsewhere not in listing, "a key pair without its private key on disk was offered"
+        number = re.search(rf"(\d+)\) {re.escape(key)} \(private key", listing)
+        assert number, listing[-2000:]
+        assert re.search(r"\d+\) create a new key pair", listing)
+        child.sendline(number.group(1))
 
-    listing = ask(child, "Security group (number)")
-    assert re.search(r"\d+\) sg-\w+\s+default", listing)
-    assert f"create (or keep) {name}-web" in listing
-    child.sendline("")  # the default: create the deployment's own group
+        listing = ask(child, "Security group (number)")
+        assert re.search(r"\d+\) sg-\w+\s+default", listing)
+        assert f"create (or keep) {name}-web" in listing
+        child.sendline("")  # the default: create the deployment's own group
 
-    default_bucket = f"{name}-{account}-{region}"
-    ask(child, "S3 bucket name", default_bucket)
-    child.sendline("Bad_Bucket")
-    explained = flat(ask(child, "S3 bucket name", default_bucket))  # asked again
-    assert '"Bad_Bucket" cannot be used' in explained and "uppercase letters" in explained
-    child.sendline("")
-    ask(child, "Image URL", origin)
-    child.sendline("")
+        default_bucket = f"{name}-{account}-{region}"
+        ask(child, "S3 bucket name", default_bucket)
+        child.sendline("Bad_Bucket")
+        explained = flat(ask(child, "S3 bucket name", default_bucket))  # asked again
+        assert '"Bad_Bucket" cannot be used' in explained and "uppercase letters" in explained
+        child.sendline("")
+        ask(child, "Image URL", origin)
+        child.sendline("")
 
-    summary = flat(ask(child, "Create or update these resources now? yes or no", "no"))
-    assert f"Deployment: {name}" in summary
-    assert f"Key pair: {key} (existing" in summary
-    assert f"S3 bucket: {default_bucket}" in summary
-    assert resources(cloud, name) == NOTHING, "something was created before the confirmation"
-    child.sendline("yes")
+        summary = flat(ask(child, "Create or update these resources now? yes or no", "no"))
+        assert f"Deployment: {name}" in summary
+        assert f"Key pair: {key} (existing" in summary
+        assert f"S3 bucket: {default_bucket}" in summary
+        assert resources(cloud, name) == NOTHING, "something was created before the confirmation"
+        child.sendline("yes")
 
-    status, output = finish(child)
-    assert status == 0, output[-5000:]
-    page = re.search(r"Web page:\s+(http://127\.[\d.]+/)", output)
-    assert page, output[-3000:]
-    with urllib.request.urlopen(page.group(1), timeout=10) as response:
-        html = response.read().decode()
-    assert response.status == 200 and f"{default_bucket}/public/image" in html
+        status, output = finish(child)
+        assert status == 0, output[-5000:]
+        page = re.search(r"Web page:\s+(http://127\.[\d.]+/)", output)
+        assert page, output[-3000:]
+        with urllib.request.urlopen(page.group(1), timeout=10) as response:
+            html = response.read().decode()
+        assert response.status == 200 and f"{default_bucket}/public/image" in html
 
-    # The answers outranked the inventory's and the role's defaults for the whole run.
-    made = resources(cloud, name)
-    assert made["buckets"] == [default_bucket] and len(made["instances"]) == 1 and len(made["groups"]) == 1
-    instance = cloud.client("ec2").describe_instances(InstanceIds=made["instances"])["Reservations"][0]["Instances"][0]
-    assert instance["KeyName"] == key
-    assert not (tmp_path / f"{name}-key.pem").exists()
+        # The answers outranked the inventory's and the role's defaults for the whole run.
+        made = resources(cloud, name)
+        assert made["buckets"] == [default_bucket] and len(made["instances"]) == 1 and len(made["groups"]) == 1
+        ec2 = cloud.client("ec2")
+        instance = ec2.describe_instances(InstanceIds=made["instances"])["Reservations"][0]["Instances"][0]
+        assert instance["KeyName"] == key
+        assert not (tmp_path / f"{name}-key.pem").exists()
+    finally:
+        terminate(cloud, name)
 
 
 def test_declining_creates_nothing_and_a_taken_key_name_is_re_asked(cloud, tmp_path):

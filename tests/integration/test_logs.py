@@ -8,7 +8,7 @@ import secrets
 import subprocess
 
 import pytest
-from guided import new_name, run_playbook
+from guided import new_name, run_playbook, terminate
 
 from conftest import ROOT
 
@@ -30,7 +30,8 @@ def logged(cloud, tmp_path_factory):
     assert first.returncode == 0, first.output[-5000:]
     second = run_playbook(cloud, state, "-e", f"deployment_name={name}", *credentials, "--tags", "alarm")
     assert second.returncode == 0, second.output[-5000:]
-    return {"name": name, "state": state, "secret_key": secret_key, "log": (state / "ansible.log").read_text()}
+    yield {"name": name, "state": state, "secret_key": secret_key, "log": (state / "ansible.log").read_text()}
+    terminate(cloud, name)
 
 
 def test_the_log_file_is_logs_ansible_log_by_default():
