@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pexpect
 
+import sweep
 from conftest import ROOT, LocalCloud
 from playbooks import Run
 
@@ -19,25 +20,12 @@ def new_name(prefix: str) -> str:
 
 
 def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
-    """Everything tagged or named for deployment `name`, by type (key pairs by tag or by name)."""
+    """sweep.resources, with key pairs matched by tag or by the name deploy would give them."""
+    found = sweep.resources(cloud, name)
     ec2 = cloud.client("ec2")
-    tag = [{"Name": "tag:Deployment", "Values": [name]}]
-    instances = [
-        i["InstanceId"]
-        for r in ec2.describe_instances(Filters=tag)["Reservations"]
-        for i in r["Instances"]
-        if i["State"]["Name"] != "terminated"
-    ]
-    groups = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
-    keys = sorted(
-        {k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]}
-        | {k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"] == f"{name}-key"}
-    )
-    buckets = [b["Name"] for b in cloud.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"{name}-")]
-    alarms = [
-        a["AlarmName"] for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
-    ]
-    return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
+    named = {k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"] == f"{name}-key"}
+    found["keys"] = sorted(set(found["keys"]) | named)
+    return found
 
 
 def terminate(cloud: LocalCloud, name: str) -> None:
