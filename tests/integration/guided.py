@@ -10,7 +10,7 @@ import pexpect
 
 import sweep
 from conftest import ROOT, LocalCloud
-from playbooks import Run
+from playbooks import Run, playbook_command
 
 NOTHING = {"instances": [], "groups": [], "keys": [], "buckets": [], "alarms": []}
 
@@ -52,31 +52,14 @@ def create_key_pair(cloud: LocalCloud, name: str, key_dir: Path | None) -> str:
     return name
 
 
-def run_env(cloud: LocalCloud, state: Path) -> dict[str, str]:
-    """The environment playbooks.playbook gives ansible-playbook: the test cloud, the log in `state`."""
-    return {
-        **cloud.env,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_LOG_PATH": str(state / "ansible.log"),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_NOCOLOR": "1",
-    }
-
-
 def spawn_deploy(cloud: LocalCloud, state: Path, *args: str, timeout: float = 120) -> pexpect.spawn:
     """deploy.yml on the test cloud in a terminal (a pty), as a user would type it."""
-    state.mkdir(parents=True, exist_ok=True)
-    command = [
-        "-i", str(ROOT / "inventory/local"),
-        str(ROOT / "playbooks/deploy.yml"),
-        "-e", f"deployment_key_dir={state}",
-        *args,
-    ]  # fmt: skip
+    argv, env = playbook_command(cloud, "deploy", state, *args)
     child = pexpect.spawn(
-        str(ROOT / ".venv/bin/ansible-playbook"),
-        command,
+        argv[0],
+        argv[1:],
         cwd=str(ROOT),
-        env=run_env(cloud, state),
+        env=env,
         encoding="utf-8",
         codec_errors="replace",
         timeout=timeout,
@@ -105,17 +88,10 @@ def run_playbook(
     timeout: float = 600,
 ) -> Run:
     """deploy.yml like playbooks.playbook, with a choice of inventory and of environment changes."""
-    state.mkdir(parents=True, exist_ok=True)
-    environment = {**run_env(cloud, state), **(env or {})}
+    command, environment = playbook_command(cloud, "deploy", state, *args, inventory=inventory)
+    environment.update(env or {})
     for name in unset:
         environment.pop(name, None)
-    command = [
-        str(ROOT / ".venv/bin/ansible-playbook"),
-        "-i", str(ROOT / "inventory" / inventory),
-        str(ROOT / "playbooks/deploy.yml"),
-        "-e", f"deployment_key_dir={state}",
-        *args,
-    ]  # fmt: skip
     result = subprocess.run(
         command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )

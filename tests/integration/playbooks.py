@@ -32,6 +32,29 @@ class Run:
         return sum(host["changed"] for host in self.recap.values())
 
 
+def playbook_command(
+    cloud: LocalCloud, name: str, state: Path, *args: str, inventory: str = "local"
+) -> tuple[list[str], dict[str, str]]:
+    """ansible-playbook -i inventory/<inventory> playbooks/<name>.yml and its environment: the test
+    cloud's endpoint, and `state` as the folder of the test's private keys, known_hosts and log."""
+    state.mkdir(parents=True, exist_ok=True)
+    env = {
+        **cloud.env,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_LOG_PATH": str(state / "ansible.log"),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    argv = [
+        str(ROOT / ".venv/bin/ansible-playbook"),
+        "-i", str(ROOT / "inventory" / inventory),
+        str(ROOT / "playbooks" / f"{name}.yml"),
+        "-e", f"deployment_key_dir={state}",
+        *args,
+    ]  # fmt: skip
+    return argv, env
+
+
 def playbook(
     cloud: LocalCloud,
     name: str,
@@ -40,27 +63,15 @@ def playbook(
     timeout: float = 600,
     env: dict[str, str] | None = None,
 ) -> Run:
-    """ansible-playbook -i inventory/local playbooks/<name>.yml with the test cloud's endpoint.
-
-    `state` is the folder for this test's private keys, known_hosts and Ansible log.
-    """
-    state.mkdir(parents=True, exist_ok=True)
-    run_env = {
-        **cloud.env,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_LOG_PATH": str(state / "ansible.log"),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_NOCOLOR": "1",
-        **(env or {}),
-    }
-    command = [
-        str(ROOT / ".venv/bin/ansible-playbook"),
-        "-i", str(ROOT / "inventory/local"),
-        str(ROOT / "playbooks" / f"{name}.yml"),
-        "-e", f"deployment_key_dir={state}",
-        *args,
-    ]  # fmt: skip
+    """Run playbooks/<name>.yml to the end with no input, as CI does (see playbook_command)."""
+    command, run_env = playbook_command(cloud, name, state, *args)
     result = subprocess.run(
-        command, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        command,
+        cwd=ROOT,
+        env={**run_env, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     return Run(result.returncode, result.stdout + result.stderr)

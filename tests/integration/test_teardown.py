@@ -33,7 +33,7 @@ import pytest
 
 from conftest import ROOT, LocalCloud
 from instances import key_pair, security_group
-from playbooks import Run, playbook
+from playbooks import Run, playbook, playbook_command
 from sweep import NOTHING, instance_ids, resources, sweep
 
 pytestmark = pytest.mark.cloud
@@ -91,25 +91,11 @@ def page(ip: str) -> str:
         return response.read().decode()
 
 
-def playbook_command(cloud: LocalCloud, name: str, state: Path, *args: str) -> tuple[list[str], dict[str, str]]:
-    """The command and environment playbooks.playbook() uses, for runs that need a process of their own."""
-    state.mkdir(parents=True, exist_ok=True)
-    env = {
-        **cloud.env,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_LOG_PATH": str(state / "ansible.log"),
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_NOCOLOR": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
+def process_command(cloud: LocalCloud, name: str, state: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """playbooks.playbook_command for runs that need a process of their own: unbuffered, no CI."""
+    argv, env = playbook_command(cloud, name, state, *args)
+    env["PYTHONUNBUFFERED"] = "1"
     env.pop("CI", None)
-    argv = [
-        str(ROOT / ".venv/bin/ansible-playbook"),
-        "-i", str(ROOT / "inventory/local"),
-        str(ROOT / "playbooks" / f"{name}.yml"),
-        "-e", f"deployment_key_dir={state}",
-        *args,
-    ]  # fmt: skip
     return argv, env
 
 
@@ -143,7 +129,7 @@ def kill_tree(pid: int) -> None:
 def deploy_killed_at(cloud: LocalCloud, d: Deployment, task: str, timeout: float = 300) -> str:
     """Run deploy and kill it and all its processes (SIGKILL, like a crash of the machine it
     runs on) the moment it starts the task named `task`."""
-    argv, env = playbook_command(cloud, "deploy", d.state, "-e", f"deployment_name={d.name}")
+    argv, env = process_command(cloud, "deploy", d.state, "-e", f"deployment_name={d.name}")
     process = subprocess.Popen(
         argv,
         cwd=ROOT,
@@ -177,7 +163,7 @@ def deploy_killed_at(cloud: LocalCloud, d: Deployment, task: str, timeout: float
 def teardown_on_a_terminal(cloud: LocalCloud, d: Deployment, answer: str, timeout: float = 180) -> tuple[int, str]:
     """Run teardown with a pseudo-terminal as stdin (and controlling terminal) and type `answer`
     at its prompt, as a user at a shell would."""
-    argv, env = playbook_command(cloud, "teardown", d.state, "-e", f"deployment_name={d.name}")
+    argv, env = process_command(cloud, "teardown", d.state, "-e", f"deployment_name={d.name}")
     pid, fd = pty.fork()
     if pid == 0:  # the child becomes ansible-playbook, on the terminal
         try:
