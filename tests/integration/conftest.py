@@ -6,9 +6,12 @@ address range, so it never meets a cloud a developer started with `make demo`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -96,9 +99,96 @@ def private_range() -> str:
     return f"127.{second}.0.0/16"
 
 
+OWNER_FILE = "test-session.pid"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _daemons() -> dict[int, Path]:
+    """Running local-cloud daemons and their home folders, read from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if b"localcloud.daemon" not in (entry / "cmdline").read_bytes():
+                continue
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for item in environ:
+            if item.startswith(b"LOCALCLOUD_HOME="):
+                found[int(entry.name)] = Path(item.partition(b"=")[2].decode())
+    return found
+
+
+def _abandoned(home: Path, tests_root: Path) -> bool:
+    """A home folder of an earlier test session whose pytest process is gone."""
+    if not home.is_relative_to(tests_root):
+        return False
+    try:
+        return not _pid_alive(int((home / OWNER_FILE).read_text()))
+    except (OSError, ValueError):
+        return True
+
+
+def sweep_abandoned_clouds(tests_root: Path) -> None:
+    """Remove what test sessions that were killed (SIGKILL, a closed terminal) left running.
+
+    A finished or interrupted session takes its cloud down itself; a killed one cannot, and its
+    daemon, containers and namespaces would slow down or break every later session. Only homes
+    under `tests_root` (pytest's temporary folders) whose owning pytest process is dead are
+    touched: a developer's `make demo` cloud and concurrent test sessions are left alone.
+    """
+    daemons = _daemons()
+    for pid, home in daemons.items():
+        if _abandoned(home, tests_root):
+            os.kill(pid, signal.SIGKILL)
+    listing = subprocess.run(
+        ["podman", "ps", "-a", "--filter", "label=io.localcloud.home", "--format", "json"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    containers = json.loads(listing.stdout or "[]") if listing.returncode == 0 else []
+    live_prefixes = set()
+    for container in containers:
+        home = Path(container.get("Labels", {}).get("io.localcloud.home", ""))
+        if _abandoned(home, tests_root):
+            subprocess.run(["podman", "rm", "-f", "-t", "0", *container["Names"]], capture_output=True, check=False)
+        else:
+            live_prefixes.add(container["Names"][0].split("-", 1)[0])
+    live_prefixes |= {"lc" + hashlib.sha256(str(home).encode()).hexdigest()[:6] for home in daemons.values()}
+    try:
+        namespaces = os.listdir("/run/netns")
+    except FileNotFoundError:
+        namespaces = []
+    for name in namespaces:
+        if name.startswith("lc") and "-i-" in name and name.split("-", 1)[0] not in live_prefixes:
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
+def _interrupt_on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt("SIGTERM")
+
+
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory) -> LocalCloud:
-    started = start_cloud(tmp_path_factory.mktemp("localcloud"), private_range())
+    basetemp = tmp_path_factory.getbasetemp()
+    if shutil.which("podman") and os.geteuid() == 0:
+        sweep_abandoned_clouds(basetemp.parent)
+    # pytest tears fixtures down on Ctrl-C but not on SIGTERM (a CI timeout, `kill`): make
+    # SIGTERM an interrupt too, so this session's cloud goes down with it.
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    home = tmp_path_factory.mktemp("localcloud")
+    (home / OWNER_FILE).write_text(str(os.getpid()))
+    started = start_cloud(home, private_range())
     yield started
     started.cli("down", check=False)
 
