@@ -3,14 +3,15 @@ messages of a run that stops early (Ctrl-C, a failure after resources exist)."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 import time
 import urllib.request
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-import pexpect
 import pytest
 from guided import NOTHING, create_key_pair, finish, new_name, resources, run_playbook, spawn_deploy, terminate
 
@@ -133,13 +134,12 @@ def test_ctrl_c_after_the_launch_says_what_may_exist_and_how_to_remove_it(cloud,
     try:
         child = spawn_deploy(cloud, tmp_path, "-e", f"deployment_name={name}")
         child.expect(r"TASK \[deployment : Ensure the bucket exists", timeout=300)
-        # ansible-core can lose a Ctrl-C that lands in an unlucky place (its handler raises inside a
-        # logging lock); a person presses it again, and so does the test.
-        for _ in range(5):
-            child.sendintr()
-            stopped = [r"User interrupted execution|The run was interrupted", pexpect.EOF, pexpect.TIMEOUT]
-            if child.expect(stopped, timeout=5) < 2:
-                break
+        # Ctrl-C, as the terminal delivers it to ansible-playbook. Typed as ^C on the pty it also
+        # reaches a worker that is being forked at that moment (not yet in a session of its own),
+        # and ansible-core 2.19 then sometimes finishes the run as if nothing had been pressed
+        # (2 runs in 10 here; 0 in 10 with the signal sent to ansible-playbook alone). That is
+        # ansible-core's, not this project's: the README's troubleshooting says to press again.
+        os.kill(child.pid, signal.SIGINT)
         status, output = finish(child, timeout=120)
         assert status != 0
         text = flat(output)
