@@ -9,6 +9,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 SYSTEM_PACKAGES := podman runc debootstrap iproute2 chromium tmux
 STAMP       := $(VENV)/.installed
+# pytest-xdist workers for the tests; each runs its own local cloud (TEST_WORKERS=0: one process).
+TEST_WORKERS ?= 2
+PYTEST      := $(BIN)/pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: help setup system-packages venv image lint unit integration molecule test demo bench up down clean
 
@@ -45,13 +48,13 @@ unit: venv ## Module unit tests (real boto3 against moto, real local HTTP origin
 	$(BIN)/pytest -q tests/unit
 
 integration: setup ## The local cloud and the playbooks, for real.
-	$(BIN)/pytest -q tests/integration
+	$(PYTEST) tests/integration
 
 molecule: setup ## The webserver role's Molecule scenario, on a private local cloud.
 	$(PY) tests/run_molecule.py
 
 test: setup lint ## The whole suite: lint, unit, integration, molecule.
-	$(BIN)/pytest -q tests/unit tests/integration
+	$(PYTEST) tests/unit tests/integration
 	$(MAKE) --no-print-directory molecule
 
 up: setup ## Start the local cloud.

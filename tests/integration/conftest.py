@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,16 +90,6 @@ def start_cloud(home: Path, public_ips: str) -> LocalCloud:
     return cloud
 
 
-_ranges_used: set[int] = set()
-
-
-def private_range() -> str:
-    """A public-address range of its own for this test session (several may run at once)."""
-    second = random.choice([n for n in range(50, 251) if n not in _ranges_used])
-    _ranges_used.add(second)
-    return f"127.{second}.0.0/16"
-
-
 OWNER_FILE = "test-session.pid"
 
 
@@ -112,8 +103,8 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _daemons() -> dict[int, Path]:
-    """Running local-cloud daemons and their home folders, read from /proc."""
+def _daemon_environments() -> dict[int, dict[str, str]]:
+    """Running local-cloud daemons (any session's, any user's) and their environments, from /proc."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -121,13 +112,36 @@ def _daemons() -> dict[int, Path]:
         try:
             if b"localcloud.daemon" not in (entry / "cmdline").read_bytes():
                 continue
-            environ = (entry / "environ").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        for item in environ:
-            if item.startswith(b"LOCALCLOUD_HOME="):
-                found[int(entry.name)] = Path(item.partition(b"=")[2].decode())
+        found[int(entry.name)] = dict(item.partition("=")[::2] for item in environ if "=" in item)
     return found
+
+
+def _daemons() -> dict[int, Path]:
+    """Running local-cloud daemons and their home folders."""
+    return {
+        pid: Path(env["LOCALCLOUD_HOME"]) for pid, env in _daemon_environments().items() if "LOCALCLOUD_HOME" in env
+    }
+
+
+_ranges_used: set[int] = set()
+
+
+def private_range() -> str:
+    """A public-address range of its own for this test session: not one a running local cloud
+    uses, and with pytest-xdist, from a share of the candidates that no other worker draws from."""
+    for env in _daemon_environments().values():
+        taken = env.get("LOCALCLOUD_PUBLIC_IPS", "127.42.0.0/16").split(".")
+        if len(taken) > 1 and taken[1].isdigit():
+            _ranges_used.add(int(taken[1]))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(worker) if worker.isdigit() else 0
+    second = random.choice([n for n in range(50, 251) if n not in _ranges_used and n % workers == index % workers])
+    _ranges_used.add(second)
+    return f"127.{second}.0.0/16"
 
 
 def _abandoned(home: Path, tests_root: Path) -> bool:
@@ -181,11 +195,14 @@ def _interrupt_on_sigterm(_signum: int, _frame: object) -> None:
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory) -> LocalCloud:
     basetemp = tmp_path_factory.getbasetemp()
+    # pytest-of-<user>, above this run's folder (and, with xdist, above the worker's).
+    tests_root = next((p for p in basetemp.parents if p.name.startswith("pytest-of-")), basetemp.parent)
     if shutil.which("podman") and os.geteuid() == 0:
-        sweep_abandoned_clouds(basetemp.parent)
+        sweep_abandoned_clouds(tests_root)
     # pytest tears fixtures down on Ctrl-C but not on SIGTERM (a CI timeout, `kill`): make
     # SIGTERM an interrupt too, so this session's cloud goes down with it.
-    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     home = tmp_path_factory.mktemp("localcloud")
     (home / OWNER_FILE).write_text(str(os.getpid()))
     started = start_cloud(home, private_range())
