@@ -30,16 +30,9 @@ def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
 
 def terminate(cloud: LocalCloud, name: str) -> None:
     """End deployment `name`'s instances, so a test leaves no container running in the shared cloud."""
-    ec2 = cloud.client("ec2")
-    tag = [{"Name": "tag:Deployment", "Values": [name]}]
-    running = [
-        i["InstanceId"]
-        for r in ec2.describe_instances(Filters=tag)["Reservations"]
-        for i in r["Instances"]
-        if i["State"]["Name"] not in ("terminated", "shutting-down")
-    ]
+    running = sweep.resources(cloud, name)["instances"]
     if running:
-        ec2.terminate_instances(InstanceIds=running)
+        cloud.client("ec2").terminate_instances(InstanceIds=running)
 
 
 def create_key_pair(cloud: LocalCloud, name: str, key_dir: Path | None) -> str:
