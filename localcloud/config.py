@@ -6,6 +6,7 @@ run several clouds side by side without editing anything.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ DEBIAN_SSM_PARAMETERS = (
 )
 LOGIN_USER = "admin"
 LABEL = "io.localcloud.home"
+
+
+def namespace_prefix(home: Path) -> str:
+    """Prefix of the network namespaces and containers of the cloud in `home` (resolved), unique per home."""
+    return "lc" + hashlib.sha256(str(home).encode()).hexdigest()[:6]
 
 
 @dataclass(frozen=True)
@@ -71,11 +77,7 @@ class Settings:
 
     @property
     def namespace_prefix(self) -> str:
-        """Prefix of the network namespaces and containers, unique per home folder."""
-        import hashlib
-
-        digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:6]
-        return f"lc{digest}"
+        return namespace_prefix(self.home)
 
 
 def load() -> Settings:

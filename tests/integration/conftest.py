@@ -6,7 +6,6 @@ address range, so it never meets a cloud a developer started with `make demo`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import boto3
 import pytest
+
+from localcloud.config import LABEL, namespace_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALCLOUD = [sys.executable, "-m", "localcloud"]
@@ -154,6 +155,11 @@ def _abandoned(home: Path, tests_root: Path) -> bool:
         return True
 
 
+def all_runs_temp_root(path: Path) -> Path:
+    """pytest-of-<user>: the folder above every run's (and, with xdist, every worker's) temporary folder."""
+    return next((p for p in path.parents if p.name.startswith("pytest-of-")), path.parent)
+
+
 def sweep_abandoned_clouds(tests_root: Path) -> None:
     """Remove what test sessions that were killed (SIGKILL, a closed terminal) left running.
 
@@ -167,18 +173,18 @@ def sweep_abandoned_clouds(tests_root: Path) -> None:
         if _abandoned(home, tests_root):
             os.kill(pid, signal.SIGKILL)
     listing = subprocess.run(
-        ["podman", "ps", "-a", "--filter", "label=io.localcloud.home", "--format", "json"],
+        ["podman", "ps", "-a", "--filter", f"label={LABEL}", "--format", "json"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     containers = json.loads(listing.stdout or "[]") if listing.returncode == 0 else []
     live_prefixes = set()
     for container in containers:
-        home = Path(container.get("Labels", {}).get("io.localcloud.home", ""))
+        home = Path(container.get("Labels", {}).get(LABEL, ""))
         if _abandoned(home, tests_root):
             subprocess.run(["podman", "rm", "-f", "-t", "0", *container["Names"]], capture_output=True, check=False)
         else:
             live_prefixes.add(container["Names"][0].split("-", 1)[0])
-    live_prefixes |= {"lc" + hashlib.sha256(str(home).encode()).hexdigest()[:6] for home in daemons.values()}
+    live_prefixes |= {namespace_prefix(home.resolve()) for home in daemons.values() if not _abandoned(home, tests_root)}
     try:
         namespaces = os.listdir("/run/netns")
     except FileNotFoundError:
@@ -194,11 +200,8 @@ def _interrupt_on_sigterm(_signum: int, _frame: object) -> None:
 
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory) -> LocalCloud:
-    basetemp = tmp_path_factory.getbasetemp()
-    # pytest-of-<user>, above this run's folder (and, with xdist, above the worker's).
-    tests_root = next((p for p in basetemp.parents if p.name.startswith("pytest-of-")), basetemp.parent)
     if shutil.which("podman") and os.geteuid() == 0:
-        sweep_abandoned_clouds(tests_root)
+        sweep_abandoned_clouds(all_runs_temp_root(tmp_path_factory.getbasetemp()))
     # pytest tears fixtures down on Ctrl-C but not on SIGTERM (a CI timeout, `kill`): make
     # SIGTERM an interrupt too, so this session's cloud goes down with it.
     if threading.current_thread() is threading.main_thread():

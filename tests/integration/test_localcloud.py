@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import LocalCloud, private_range, start_cloud, wait_for
+from conftest import (
+    OWNER_FILE,
+    LocalCloud,
+    all_runs_temp_root,
+    private_range,
+    start_cloud,
+    sweep_abandoned_clouds,
+    wait_for,
+)
 from instances import key_pair, launch, local_ami, security_group
 from sweep import container_records
 
@@ -292,3 +302,32 @@ def test_down_removes_every_container(tmp_path):
     assert container_state(other, instance.instance_id) == ""
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     assert instance.instance_id not in namespaces
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+def test_a_killed_test_session_s_cloud_is_swept_and_a_live_one_kept(cloud, tmp_path):
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    home = tmp_path / "killed-session"
+    home.mkdir()
+    (home / OWNER_FILE).write_text(str(finished.pid))  # its pytest is gone, as after a SIGKILL
+    other = start_cloud(home, private_range())
+    try:
+        daemon = int((home / "localcloud.pid").read_text())
+        instance = launch(other, tmp_path)
+        sweep_abandoned_clouds(all_runs_temp_root(tmp_path))
+        wait_for(lambda: process_gone(daemon), 10, "the abandoned cloud's daemon to end")
+        assert container_state(other, instance.instance_id) == ""
+        namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+        assert instance.instance_id not in namespaces
+        # This session's cloud (its owner, this pytest, is alive) still serves.
+        assert int((cloud.home / OWNER_FILE).read_text()) == os.getpid()
+        assert cloud.client("ec2").describe_regions()["Regions"]
+    finally:
+        other.cli("down", check=False)
