@@ -12,6 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -35,6 +36,22 @@ def moto_endpoint():
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def moto_client(moto_endpoint):
+    """moto_client("s3") -> a boto3 client of moto's server, with the test credentials."""
+
+    def _client(service: str):
+        return boto3.client(
+            service,
+            endpoint_url=moto_endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return _client
+
+
 def module_env() -> dict[str, str]:
     """The environment of a module run: no real AWS configuration, nothing proxied."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.lower().endswith("_proxy")}
@@ -50,11 +67,11 @@ def module_env() -> dict[str, str]:
 
 @pytest.fixture
 def run_module(moto_endpoint, tmp_path):
-    """run_module("name", check_mode=False, diff=False, **options) -> (return code, result)."""
+    """run_module("module", check_mode=False, diff=False, **options) -> (return code, result)."""
     remote_tmp = tmp_path / "remote_tmp"
     remote_tmp.mkdir(mode=0o700)
 
-    def _run(name: str, check_mode: bool = False, diff: bool = False, **options):
+    def _run(module: str, /, check_mode: bool = False, diff: bool = False, **options):
         args = {
             "endpoint_url": moto_endpoint,
             "access_key": "testing",
@@ -69,7 +86,7 @@ def run_module(moto_endpoint, tmp_path):
         args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
         proc = subprocess.run(
-            [sys.executable, str(REPO / "library" / f"{name}.py"), str(args_file)],
+            [sys.executable, str(REPO / "library" / f"{module}.py"), str(args_file)],
             capture_output=True,
             text=True,
             env=module_env(),
@@ -81,6 +98,6 @@ def run_module(moto_endpoint, tmp_path):
         try:
             return proc.returncode, json.loads(proc.stdout)
         except json.JSONDecodeError:
-            pytest.fail(f"{name} printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            pytest.fail(f"{module} printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
     return _run

@@ -8,21 +8,14 @@ reads the datapoints back with boto3 from the same server.
 import datetime
 import uuid
 
-import boto3
 import pytest
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def cloudwatch(moto_endpoint):
-    return boto3.client(
-        "cloudwatch",
-        endpoint_url=moto_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+def cloudwatch(moto_client):
+    return moto_client("cloudwatch")
 
 
 @pytest.fixture

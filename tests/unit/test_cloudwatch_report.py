@@ -13,7 +13,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
@@ -44,9 +43,8 @@ def endpoint(moto_endpoint):
 
 
 @pytest.fixture(scope="module")
-def aws(endpoint):
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
-    return {name: session.client(name, endpoint_url=endpoint) for name in ("ec2", "s3", "cloudwatch")}
+def aws(moto_client):
+    return {name: moto_client(name) for name in ("ec2", "s3", "cloudwatch")}
 
 
 @pytest.fixture(scope="module")

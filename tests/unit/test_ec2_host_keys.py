@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from moto.ec2.responses import general
 
@@ -20,10 +19,8 @@ ssh-ed25519 {ED25519} root@ip-172-31-0-4
 
 
 @pytest.fixture(scope="module")
-def instance_id(moto_endpoint):
-    ec2 = boto3.client(
-        "ec2", endpoint_url=moto_endpoint, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
-    )
+def instance_id(moto_client):
+    ec2 = moto_client("ec2")
     image = ec2.describe_images()["Images"][0]["ImageId"]
     return ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
 

@@ -21,7 +21,6 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -171,14 +170,8 @@ def endpoint(moto_endpoint):
 
 
 @pytest.fixture(scope="module")
-def s3(endpoint):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+def s3(moto_client):
+    return moto_client("s3")
 
 
 @pytest.fixture(scope="session")
