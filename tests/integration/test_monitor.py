@@ -359,3 +359,22 @@ def test_high_cpu_alarm_is_configurable(cloud, deployment, runs):
     restored = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}")
     assert restored.returncode == 0, restored.output[-3000:]
     assert cloudwatch.describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"][0]["AlarmActions"] == [topic]
+
+
+def test_dashboard_shows_the_instance_the_bucket_the_page_views_and_the_alarms(cloud, runs, deployment):
+    cloudwatch = cloud.client("cloudwatch")
+    name = deployment["name"]
+    assert name not in [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]  # opt-in
+    first = monitor(cloud, deployment, "-e", "dashboard=true")
+    report = report_of(first)
+    assert report["dashboard"] == name
+    assert f"Dashboard: {name} in CloudWatch (updated)" in first.output
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
+    metrics = [w["properties"]["metrics"][0] for w in body["widgets"] if w["type"] == "metric"]
+    assert ["AWS/EC2", "CPUUtilization", "InstanceId", deployment["instance_id"]] in metrics
+    assert any(m[:4] == ["AWS/S3", "BucketSizeBytes", "BucketName", report["bucket"]] for m in metrics)
+    assert ["WebServer", "PageViews", "Deployment", name] in metrics
+    alarms = next(w for w in body["widgets"] if w["type"] == "alarm")["properties"]["alarms"]
+    assert sorted(arn.rsplit(":", 1)[1] for arn in alarms) == [f"{name}-high-cpu", f"{name}-idle-terminate"]
+    second = monitor(cloud, deployment, "-e", "dashboard=true")
+    assert f"Dashboard: {name} in CloudWatch (up to date)" in second.output
