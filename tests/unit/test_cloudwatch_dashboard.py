@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REGION
+REGION = "us-east-1"  # the region run_module and moto_client use
 
 BODY = {
     "widgets": [

@@ -10,8 +10,6 @@ import uuid
 
 import pytest
 
-REGION = "us-east-1"
-
 
 @pytest.fixture(scope="module")
 def cloudwatch(moto_client):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from moto.ec2.responses import general
 
-REGION = "us-east-1"
-
 ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAILDL5/uEcvCdSJL9+UiEu5JmNBifhzrK3zrxh3Bz5+Ro"
 ECDSA = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBJCBPsqj3m4l74l3R7hyPknJT+1iDOp9riRmAyZucF5a"
 CONSOLE = f"""[   12.3] cloud-init[601]: Cloud-init v. 22.4.2 running 'modules:final'
