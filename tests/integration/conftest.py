@@ -168,10 +168,12 @@ def sweep_abandoned_clouds(tests_root: Path) -> None:
     under `tests_root` (pytest's temporary folders) whose owning pytest process is dead are
     touched: a developer's `make demo` cloud and concurrent test sessions are left alone.
     """
-    daemons = _daemons()
-    for pid, home in daemons.items():
+    live_homes = []
+    for pid, home in _daemons().items():
         if _abandoned(home, tests_root):
             os.kill(pid, signal.SIGKILL)
+        else:
+            live_homes.append(home)
     listing = subprocess.run(
         ["podman", "ps", "-a", "--filter", f"label={LABEL}", "--format", "json"],
         capture_output=True, text=True, check=False,
@@ -184,7 +186,7 @@ def sweep_abandoned_clouds(tests_root: Path) -> None:
             subprocess.run(["podman", "rm", "-f", "-t", "0", *container["Names"]], capture_output=True, check=False)
         else:
             live_prefixes.add(container["Names"][0].split("-", 1)[0])
-    live_prefixes |= {namespace_prefix(home.resolve()) for home in daemons.values() if not _abandoned(home, tests_root)}
+    live_prefixes |= {namespace_prefix(home.resolve()) for home in live_homes}
     try:
         namespaces = os.listdir("/run/netns")
     except FileNotFoundError:

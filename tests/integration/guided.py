@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pexpect
 
 import sweep
 from conftest import ROOT, LocalCloud
-from playbooks import Run, playbook_command
+from playbooks import Run, playbook, playbook_command
 
 NOTHING = {"instances": [], "groups": [], "keys": [], "buckets": [], "alarms": []}
 
@@ -80,12 +79,5 @@ def run_playbook(
     unset: tuple[str, ...] = (),
     timeout: float = 600,
 ) -> Run:
-    """deploy.yml like playbooks.playbook, with a choice of inventory and of environment changes."""
-    command, environment = playbook_command(cloud, "deploy", state, *args, inventory=inventory)
-    environment.update(env or {})
-    for name in unset:
-        environment.pop(name, None)
-    result = subprocess.run(
-        command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-    )
-    return Run(result.returncode, result.stdout + result.stderr)
+    """playbooks.playbook for deploy.yml."""
+    return playbook(cloud, "deploy", state, *args, timeout=timeout, env=env, unset=unset, inventory=inventory)

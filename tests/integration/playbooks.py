@@ -62,13 +62,19 @@ def playbook(
     *args: str,
     timeout: float = 600,
     env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    inventory: str = "local",
 ) -> Run:
-    """Run playbooks/<name>.yml to the end with no input, as CI does (see playbook_command)."""
-    command, run_env = playbook_command(cloud, name, state, *args)
+    """Run playbooks/<name>.yml to the end with no input, as CI does (see playbook_command);
+    `env` adds to or changes its environment, `unset` removes variables from it."""
+    command, run_env = playbook_command(cloud, name, state, *args, inventory=inventory)
+    run_env.update(env or {})
+    for variable in unset:
+        run_env.pop(variable, None)
     result = subprocess.run(
         command,
         cwd=ROOT,
-        env={**run_env, **(env or {})},
+        env=run_env,
         capture_output=True,
         text=True,
         timeout=timeout,
