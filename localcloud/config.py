@@ -18,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ACCESS_KEY_ID = "localcloud"
 SECRET_ACCESS_KEY = "localcloud"  # noqa: S105 - a fixed, public value moto accepts
 ACCOUNT_ID = "123456789012"
+ADMIN_USER = "localcloud-admin"
 
 # The instance image: Debian 12 built locally, registered in every region as this AMI.
 IMAGE_NAME = "localhost/localcloud/debian-12"
@@ -46,6 +47,11 @@ class Settings:
     origin_port: int
     region: str
     public_ip_network: ipaddress.IPv4Network
+    # IAM as on AWS: every request signed by a known user and allowed by its policies
+    # (LOCALCLOUD_IAM=enforce). The fixed access key is then the account's administrator.
+    iam_enforced: bool = False
+    # Seconds a terminated instance's network interface keeps its security groups in use.
+    eni_release_seconds: float = 5.0
 
     @property
     def endpoint(self) -> str:
@@ -100,7 +106,27 @@ def load() -> Settings:
         origin_port=_port("LOCALCLOUD_ORIGIN_PORT", 4567),
         region=os.environ.get("LOCALCLOUD_REGION", "us-east-1"),
         public_ip_network=public,
+        iam_enforced=_choice("LOCALCLOUD_IAM", ("off", "enforce")) == "enforce",
+        eni_release_seconds=_seconds("LOCALCLOUD_ENI_RELEASE_SECONDS", 5.0),
     )
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name, allowed[0])
+    if value not in allowed:
+        raise SystemExit(f"{name}={value!r} is not one of {', '.join(allowed)}.")
+    return value
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, str(default))
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise SystemExit(f"{name}={value!r} is not a number of seconds (0-3600).")
+    return seconds
 
 
 def _port(name: str, default: int) -> int:

@@ -34,11 +34,14 @@ def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     log = logging.getLogger("localcloud").info
     _prepare_moto_environment()
+    from . import iam
+
+    iam.prepare_environment(settings)
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import motopatch
+    from . import awsrules, motopatch
     from .metrics import MetricsPublisher
     from .origin import Origin, OriginServer
     from .runtime import Cloud
@@ -48,6 +51,8 @@ def main() -> int:
     if orphans:
         log(f"removed {orphans} container(s) left by an earlier run")
     motopatch.install(cloud)
+    awsrules.install(settings, cloud.terminated_at)
+    iam.install(settings)
 
     app = DomainDispatcherApplication(create_backend_app)
     api = make_server(settings.host, settings.port, app, threaded=True)
@@ -67,7 +72,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log(f"AWS APIs at {settings.endpoint}, image origin at {settings.origin_url}, pid {os.getpid()}")
+    iam_mode = "enforced" if settings.iam_enforced else "not checked"
+    log(f"AWS APIs at {settings.endpoint} (IAM {iam_mode}), image origin at {settings.origin_url}, pid {os.getpid()}")
     settings.pid_file.write_text(str(os.getpid()))
     try:
         api.serve_forever()

@@ -146,6 +146,7 @@ class InstanceBody:
 
     def terminate(self) -> None:
         self.remove()
+        self.cloud.terminated_at[self.id] = time.monotonic()
         set_state(self.instance, "terminated")
         self.cloud.forget(self.id)
 
@@ -158,6 +159,9 @@ class Cloud:
         self.log = log
         self.podman = Podman(settings.containers_conf)
         self.bodies: dict[str, InstanceBody] = {}
+        # When each instance reached "terminated" (monotonic clock): its network interface is
+        # released a little later, as on AWS (awsrules).
+        self.terminated_at: dict[str, float] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="instance")
         self._hosts = (str(ip) for ip in settings.public_ip_network.hosts())

@@ -21,13 +21,13 @@ problem = checks.deployment_problem
         ("deployment_name", "a1"),
         ("deployment_region", "us-east-1"),
         ("deployment_region", "eu-central-2"),
-        ("deployment_region", "us-gov-west-1"),
+        ("deployment_region", "ap-southeast-7"),
         ("deployment_instance_type", "t3.nano"),
         ("deployment_instance_type", "m7i-flex.large"),
         ("deployment_key_name", "my_key.2024"),
         ("deployment_ssh_cidr", "203.0.113.7/32"),
         ("deployment_ssh_cidr", "10.0.0.0/8"),
-        ("deployment_bucket_name", "my-bucket.example"),
+        ("deployment_bucket_name", "my-bucket-example"),
         ("deployment_bucket_name", "abc"),
         ("deployment_image_url", "https://example.com/a.jpg"),
         ("deployment_image_url", "http://127.0.0.1:4567/image.jpg"),
@@ -49,6 +49,10 @@ def test_good_values_pass(setting, value):
         ("deployment_region", "useast1", "not an AWS region name"),
         ("deployment_region", "us-east-9", "no region of that name"),
         ("deployment_region", "eu-wset-1", "Did you mean eu-west-1"),
+        ("deployment_region", "us-gov-west-1", "aws-us-gov (GovCloud) partition"),
+        ("deployment_region", "cn-north-1", "aws-cn (China) partition"),
+        ("deployment_name", "xn--shop", "starts with xn--, which S3 reserves"),
+        ("deployment_name", "sthree-web", "starts with sthree-"),
         ("deployment_instance_type", "t3nano", "not an EC2 instance type"),
         ("deployment_key_name", ".hidden", "not starting with a dot"),
         ("deployment_key_name", "a/b", "letters, digits"),
@@ -62,9 +66,8 @@ def test_good_values_pass(setting, value):
         ("deployment_bucket_name", "Bad-Bucket", "uppercase"),
         ("deployment_bucket_name", "bad_bucket", "'_'"),
         ("deployment_bucket_name", "-bucket", "start and end"),
-        ("deployment_bucket_name", "my..bucket", "two adjacent dots"),
-        ("deployment_bucket_name", "my.-bucket", "dot next to a hyphen"),
-        ("deployment_bucket_name", "192.168.5.4", "IP address"),
+        ("deployment_bucket_name", "my-bucket.example", "break the image's HTTPS address"),
+        ("deployment_bucket_name", "192.168.5.4", "has dots"),
         ("deployment_bucket_name", "xn--bucket", "xn--"),
         ("deployment_bucket_name", "bucket-s3alias", "-s3alias"),
         ("deployment_image_url", "ftp://example.com/a.jpg", "http://"),
@@ -241,6 +244,18 @@ def test_the_filters_are_registered():
         "deployment_launch_advice",
         "deployment_offering_problem",
         "deployment_fetch_problem",
+        "deployment_launch_subnet",
         "deployment_answer",
         "deployment_answer_problem",
     }
+
+
+def test_the_launch_subnet_is_in_a_zone_that_offers_the_type():
+    subnets = [
+        {"subnet_id": "subnet-e", "availability_zone": "us-east-1e"},
+        {"subnet_id": "subnet-b", "availability_zone": "us-east-1b"},
+        {"subnet_id": "subnet-c", "availability_zone": "us-east-1c"},
+    ]
+    assert checks.deployment_launch_subnet(subnets, ["us-east-1c", "us-east-1b"]) == "subnet-b"
+    assert checks.deployment_launch_subnet(subnets, ["us-east-1d"]) == ""
+    assert checks.deployment_launch_subnet([], ["us-east-1a"]) == ""

@@ -16,6 +16,8 @@ what is wrong, and what to do instead.
   RunInstances errors (quotas, capacity, free tier, instance type not offered).
 - ``offering | deployment_offering_problem(architecture, region)``: why an instance type cannot
   be used, from the ec2_instance_type_offering module's result.
+- ``subnets | deployment_launch_subnet(zones)``: the default subnet to launch into, in a zone that
+  offers the instance type.
 - ``uri_result | deployment_fetch_problem``: why a URL did not answer, from a uri (HEAD) result.
 - ``reply | deployment_answer(question)`` and ``answer | deployment_answer_problem(question, reply)``:
   the interactive mode's reading of an answer and its check (see tasks/interactive_ask.yml).
@@ -33,9 +35,10 @@ NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[a-z0-9]+$")
 KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
-IP_ADDRESS = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
 BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+# Region prefixes of the partitions other than "aws" (their own ARNs, endpoints and S3 addresses).
+OTHER_PARTITIONS = {"cn-": "aws-cn (China)", "us-gov-": "aws-us-gov (GovCloud)", "us-iso": "aws-iso (secret regions)"}
 ERROR_CODE = re.compile(r"\(([A-Za-z][A-Za-z0-9.]+)\) when calling")
 
 
@@ -66,12 +69,21 @@ def _name_problem(value: str) -> str:
         return "it must not end with a hyphen"
     if not NAME.match(value):
         return "use only lowercase letters, digits and hyphens (it names the key pair, group, bucket and alarms)"
+    for prefix in BUCKET_PREFIXES:
+        if value.startswith(prefix):
+            return f"it starts with {prefix}, which S3 reserves, and it begins the bucket's name"
     return ""
 
 
 def _region_problem(value: str) -> str:
     if not REGION.match(value):
         return "it is not an AWS region name such as us-east-1 or eu-west-1"
+    for prefix, partition in OTHER_PARTITIONS.items():
+        if value.startswith(prefix):
+            return (
+                f"it lies in the {partition} partition, whose accounts, endpoints and S3 addresses this project does "
+                "not handle; use a region of the standard partition (aws), such as us-east-1"
+            )
     known = _known_regions()
     if known and value not in known:
         close = difflib.get_close_matches(value, known, n=3)
@@ -126,12 +138,11 @@ def _bucket_problem(value: str) -> str:
         return f"it has {' and '.join(reasons)}; use lowercase letters, digits, dots and hyphens"
     if not value[0].isalnum() or not value[-1].isalnum():
         return "it must start and end with a lowercase letter or a digit"
-    if ".." in value:
-        return "it has two adjacent dots"
-    if ".-" in value or "-." in value:
-        return "a dot next to a hyphen is not allowed"
-    if IP_ADDRESS.match(value):
-        return "it looks like an IP address"
+    if "." in value:
+        return (
+            "it has dots, which S3 allows but which break the image's HTTPS address "
+            "(https://<bucket>.s3.<region>.amazonaws.com: the certificate covers one label); use hyphens"
+        )
     for prefix in BUCKET_PREFIXES:
         if value.startswith(prefix):
             return f"the prefix {prefix} is reserved by AWS"
@@ -340,6 +351,17 @@ def deployment_offering_problem(offering: dict, architecture: str, region: str) 
     return ""
 
 
+def deployment_launch_subnet(subnets: list, zones: list) -> str:
+    """The default subnet to launch into: the first, by zone name, whose zone offers the instance type
+    (ec2_vpc_subnet_info's subnets, ec2_instance_type_offering's availability_zones); '' when none does."""
+    offered = set(zones)
+    usable = sorted(
+        (subnet for subnet in subnets if subnet.get("availability_zone") in offered),
+        key=lambda subnet: subnet["availability_zone"],
+    )
+    return usable[0]["subnet_id"] if usable else ""
+
+
 def deployment_fetch_problem(result: dict) -> str:
     """Why a URL did not answer, from an ansible.builtin.uri result of a HEAD request ('' when it did).
 
@@ -394,6 +416,7 @@ class FilterModule:
             "deployment_launch_advice": deployment_launch_advice,
             "deployment_offering_problem": deployment_offering_problem,
             "deployment_fetch_problem": deployment_fetch_problem,
+            "deployment_launch_subnet": deployment_launch_subnet,
             "deployment_answer": deployment_answer,
             "deployment_answer_problem": deployment_answer_problem,
         }

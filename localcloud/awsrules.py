@@ -1,0 +1,206 @@
+"""Rules AWS enforces and moto does not, so that what fails on a real account fails here too
+(and one moto enforces that AWS does not).
+
+- A mapping of the AMI's root device without a size takes the snapshot's size, as on AWS.
+
+- RunInstances into an availability zone that does not offer the instance type fails with
+  AWS's `Unsupported` error (moto launches any type in any zone).
+- A security group cannot be deleted while an instance uses it, nor for a while after that
+  instance is terminated, as its network interface is released (`DependencyViolation`).
+- The account's S3 Block Public Access (S3 Control) and the bucket's own are enforced: a
+  public bucket policy is refused under BlockPublicPolicy, and anonymous reads that only a
+  public policy allows are refused under RestrictPublicBuckets.
+- S3's AccessDenied names the action and the resource, as AWS does for requests of the
+  bucket owner's own account.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from . import config
+
+PUBLIC_PRINCIPALS = ("*", {"AWS": "*"}, {"AWS": ["*"]})
+
+
+# The local AMI's root snapshot, in GiB (as AWS's Debian and Amazon Linux AMIs).
+ROOT_SNAPSHOT_GIB = 8
+
+
+def install(settings: config.Settings, terminated_at: dict[str, float]) -> None:
+    _install_root_device_mapping()
+    _install_zone_offerings()
+    _install_group_dependencies(settings, terminated_at)
+    _install_public_access_blocks()
+    _install_s3_access_denied_message()
+
+
+# --- EC2 ---------------------------------------------------------------------------------
+def _launch_zone(backend: Any, kwargs: dict[str, Any]) -> str:
+    """The zone moto will place the instance in, worked out as moto's Instance does."""
+    subnet_id = kwargs.get("subnet_id")
+    nics = kwargs.get("nics") or []
+    if not subnet_id:
+        subnet_id = next((nic["SubnetId"] for nic in nics if isinstance(nic, dict) and "SubnetId" in nic), None)
+    if subnet_id:
+        return backend.get_subnet(subnet_id).availability_zone
+    return kwargs.get("placement") or f"{backend.region_name}a"
+
+
+def zones_offering(region: str, instance_type: str) -> list[str]:
+    from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS
+
+    offers = INSTANCE_TYPE_OFFERINGS["availability-zone"].get(region, [])
+    return sorted({o["Location"] for o in offers if o["InstanceType"] == instance_type})
+
+
+def _install_root_device_mapping() -> None:
+    """AWS accepts a mapping of the AMI's root device without a size (encrypting the root volume,
+    say): the volume takes the snapshot's size. moto asks for a size or a snapshot on every mapping."""
+    from moto.ec2.responses.instances import InstanceResponse
+
+    parse = InstanceResponse._parse_block_device_mapping
+
+    def _parse_block_device_mapping(self: Any) -> list[dict[str, Any]]:
+        images = self.ec2_backend.describe_images(ami_ids=[self._get_param("ImageId")])
+        root = images[0].root_device_name if images else None
+        for mapping in self._get_param("BlockDeviceMappings", []):
+            ebs = mapping.get("Ebs")
+            unsized = isinstance(ebs, dict) and not ebs.get("VolumeSize") and not ebs.get("SnapshotId")
+            if mapping.get("DeviceName") == root and unsized:
+                ebs["VolumeSize"] = ROOT_SNAPSHOT_GIB
+        return parse(self)
+
+    InstanceResponse._parse_block_device_mapping = _parse_block_device_mapping
+
+
+def _install_zone_offerings() -> None:
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models import EC2Backend
+
+    run_instances = EC2Backend.run_instances
+
+    def _run_instances(self: Any, image_id: str, count: int, user_data: Any, security_group_names: Any, **kwargs: Any):
+        instance_type = kwargs.get("instance_type") or "m1.small"
+        zones = zones_offering(self.region_name, instance_type)
+        zone = _launch_zone(self, kwargs)
+        if zones and zone not in zones:
+            raise EC2ClientError(
+                "Unsupported",
+                f"Your requested instance type ({instance_type}) is not supported in your requested Availability "
+                f"Zone ({zone}). Please retry your request by not specifying an Availability Zone or choosing "
+                f"{', '.join(zones)}.",
+            )
+        return run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
+
+    EC2Backend.run_instances = _run_instances
+
+
+def _install_group_dependencies(settings: config.Settings, terminated_at: dict[str, float]) -> None:
+    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.models import EC2Backend
+
+    delete_security_group = EC2Backend.delete_security_group
+
+    def _users(backend: Any, group_id: str) -> list[str]:
+        now = time.monotonic()
+        users = []
+        for reservation in list(backend.reservations.values()):
+            for instance in reservation.instances:
+                if group_id not in {group.id for group in instance.security_groups}:
+                    continue
+                released = now - terminated_at.get(instance.id, 0.0) >= settings.eni_release_seconds
+                if instance._state.name != "terminated" or not released:
+                    users.append(instance.id)
+        return users
+
+    def _delete_security_group(self: Any, name: str | None = None, group_id: str | None = None):
+        group = self.get_security_group_by_name_or_id(group_id or name)
+        if group is not None and _users(self, group.id):
+            raise DependencyViolationError(f"resource {group.id} has a dependent object")
+        return delete_security_group(self, name=name, group_id=group_id)
+
+    EC2Backend.delete_security_group = _delete_security_group
+
+
+# --- S3 ----------------------------------------------------------------------------------
+def is_public_policy(policy: bytes | str | None) -> bool:
+    """Whether a bucket policy grants anything to everyone (Principal "*", no condition)."""
+    if not policy:
+        return False
+    document = json.loads(policy if isinstance(policy, str) else policy.decode())
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    return any(
+        s.get("Effect") == "Allow" and s.get("Principal") in PUBLIC_PRINCIPALS and not s.get("Condition")
+        for s in statements
+    )
+
+
+def _account_block(account_id: str) -> Any:
+    from moto.s3control.models import s3control_backends
+
+    return s3control_backends[account_id]["aws"].public_access_block
+
+
+def effective_block(bucket: Any, setting: str) -> bool:
+    """A Block Public Access setting as S3 applies it: the account's or the bucket's own."""
+    account = _account_block(bucket.account_id)
+    return bool(
+        (account is not None and getattr(account, setting))
+        or (bucket.public_access_block is not None and getattr(bucket.public_access_block, setting))
+    )
+
+
+def _install_public_access_blocks() -> None:
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import FakeBucket, S3Backend
+
+    put_bucket_policy = S3Backend.put_bucket_policy
+
+    def _put_bucket_policy(self: Any, bucket_name: str, policy: bytes) -> None:
+        bucket = self.get_bucket(bucket_name)
+        if is_public_policy(policy) and effective_block(bucket, "block_public_policy"):
+            raise S3ClientError(
+                "AccessDenied",
+                f"User is not authorized to perform: s3:PutBucketPolicy on resource: "
+                f'"arn:aws:s3:::{bucket_name}" because public policies are blocked by the BlockPublicPolicy '
+                "block public access setting.",
+            )
+        put_bucket_policy(self, bucket_name, policy)
+
+    S3Backend.put_bucket_policy = _put_bucket_policy
+
+    get_permission = FakeBucket.get_permission
+
+    def _get_permission(self: Any, action: str, resource: str) -> Any:
+        result = get_permission(self, action, resource)
+        if (
+            result == PermissionResult.PERMITTED
+            and is_public_policy(self.policy)
+            and effective_block(self, "restrict_public_buckets")
+        ):
+            return PermissionResult.NEUTRAL
+        return result
+
+    FakeBucket.get_permission = _get_permission
+
+
+def _install_s3_access_denied_message() -> None:
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import S3ClientError
+
+    def _raise_access_denied(self: Any) -> None:
+        bucket = self._data.get("BucketName", "")
+        raise S3ClientError(
+            "AccessDenied",
+            f"User: {self._access_key.arn} is not authorized to perform: {self._action}"
+            + (f' on resource: "arn:aws:s3:::{bucket}"' if bucket else "")
+            + f" because no identity-based policy allows the {self._action} action",
+        )
+
+    S3IAMRequest._raise_access_denied = _raise_access_denied

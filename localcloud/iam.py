@@ -1,0 +1,105 @@
+"""IAM enforcement on the local cloud (LOCALCLOUD_IAM=enforce), to prove a policy before AWS.
+
+moto checks every signed request against the caller's IAM policies once
+INITIAL_NO_AUTH_ACTION_COUNT is 0 (set before moto is imported). This module makes that usable:
+
+- The fixed access key (`localcloud`/`localcloud`) belongs to the account's administrator, so
+  the local cloud's own tools, its metrics publisher and the tests' setup keep working.
+- Anonymous S3 reads (a browser loading the page's image) are judged by the bucket policy and
+  Block Public Access, as on AWS, instead of failing for want of a signature.
+- moto knows the resource of S3 requests only, and none of a request's condition keys
+  (aws:RequestTag, aws:ResourceTag, ec2:CreateAction...). A statement's Resource is taken to
+  match when moto has no resource ("*"), and a condition moto cannot evaluate is taken to hold.
+  So the local cloud proves which *actions* a policy grants (and S3's resources); its resource
+  ARNs and tag conditions are checked against AWS's documentation, not here. moto's own rule
+  that a failed condition on an Allow denies outright (a bug) is replaced by AWS's: the
+  statement does not apply. Wildcards are read as IAM reads them (* and ?), not as regular expressions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from . import config
+
+ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+
+
+def prepare_environment(settings: config.Settings) -> None:
+    """Before moto is imported: every request is authenticated and authorised."""
+    if settings.iam_enforced:
+        os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+
+
+def install(settings: config.Settings) -> None:
+    if not settings.iam_enforced:
+        return
+    _create_admin()
+    _install_anonymous_s3()
+    _install_policy_evaluation()
+
+
+def _create_admin() -> None:
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[config.ACCOUNT_ID]["aws"]
+    backend.create_user(region_name="us-east-1", user_name=config.ADMIN_USER)
+    backend.put_user_policy(config.ADMIN_USER, "AdministratorAccess", ADMIN_POLICY)
+    key = backend.create_access_key(config.ADMIN_USER)
+    backend.access_keys.pop(key.physical_resource_id, None)
+    key.access_key_id = config.ACCESS_KEY_ID
+    key.secret_access_key = config.SECRET_ACCESS_KEY
+    backend.access_keys[key.physical_resource_id] = key
+
+
+def _install_anonymous_s3() -> None:
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    authorize_s3 = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+
+    def _authenticate_and_authorize_s3_action(self: Any, bucket_name: str | None = None, key_name: str | None = None):
+        query = getattr(self, "querystring", {}) or {}
+        signed = "Authorization" in self.headers or "X-Amz-Signature" in query or "Signature" in query
+        if not signed:
+            return None  # anonymous: S3's key response has applied the bucket policy and the blocks
+        return authorize_s3(self, bucket_name=bucket_name, key_name=key_name)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = _authenticate_and_authorize_s3_action
+
+
+def _install_policy_evaluation() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> PermissionResult:
+        statement = self._statement
+        if "NotAction" in statement:
+            concerned = not self._check_element_matches("NotAction", action)
+        else:
+            concerned = self._check_element_matches("Action", action)
+        if not concerned or self.is_unknown_principal(statement.get("Principal")):
+            return PermissionResult.NEUTRAL
+        if principal and not self._check_principal(principal):
+            return PermissionResult.DENIED
+        if incoming_condition_values is not None and not self._check_conditions(incoming_condition_values):
+            return PermissionResult.NEUTRAL
+        if statement.get("Resource") and resource != "*" and not self._check_element_matches("Resource", resource):
+            return PermissionResult.NEUTRAL
+        return PermissionResult.PERMITTED if statement.get("Effect") == "Allow" else PermissionResult.DENIED
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted
+    IAMPolicyStatement._match = staticmethod(iam_match)
+
+
+def iam_match(pattern: str, value: str) -> re.Match[str] | None:
+    """IAM's wildcards: * any run of characters, ? one character, everything else literal
+    (moto reads the pattern as a regular expression, where ? and . mean something else)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.S)
