@@ -15,6 +15,8 @@ description:
   - Writes a line to the log file (C(log_path)) when each run of any playbook starts and ends, so every
     run is easy to find in C(logs/ansible.log). The line names the playbook, the inventory, the tags and
     check mode, never the extra variables (they may hold credentials).
+  - When a task of any playbook fails because AWS refused the credentials a permission (C(not authorized
+    to perform) in the error), it names the permission at the end and points to the project's IAM policy.
   - Enabled in the project's C(ansible.cfg) (C(callbacks_enabled)).
 requirements:
   - enable in configuration
@@ -22,6 +24,7 @@ requirements:
 
 import atexit
 import os
+import re
 from pathlib import Path
 
 from ansible import constants as C  # noqa: N812 - Ansible's own convention
@@ -40,6 +43,11 @@ RESOURCES = {
     "sns_topic": "the alarm topic",
     "cloudwatch_metric_alarm": "the CloudWatch alarms",
 }
+
+
+# How AWS (and the local cloud) names a refused permission: "... not authorized to perform: s3:PutObject ...".
+REFUSED = re.compile(r"not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)")
+POLICY = "policy/iam-policy.json"
 
 
 def _resource(action: str) -> str | None:
@@ -64,6 +72,7 @@ class CallbackModule(CallbackBase):
         self._failed_task = ""
         self._failing = False  # the last result was a failure (a rescue's explanation follows its cause)
         self._started: dict[str, str] = {}
+        self._refused: list[str] = []
 
     # Where the run is.
 
@@ -113,6 +122,10 @@ class CallbackModule(CallbackBase):
         if not ignore_errors and not self._failing:
             self._failed_task = result._task.get_name().strip()
         self._failing = not ignore_errors
+        if not ignore_errors:
+            for permission in REFUSED.findall(str(result._result.get("msg", ""))):
+                if permission not in self._refused:
+                    self._refused.append(permission)
 
     def v2_runner_on_unreachable(self, result):
         if not self._failing:
@@ -127,6 +140,14 @@ class CallbackModule(CallbackBase):
         if self._active and failed and self._started:
             task = self._failed_task or self._task
             self._guide(f'The run stopped after the task "{task}" failed (the message is above).')
+        if failed and self._refused:
+            self._display.display(
+                f"\nAWS refused these credentials the permission {' and '.join(self._refused)}. {POLICY} is the "
+                "IAM policy the project needs for deploy, monitor and teardown: attach it to the user or role "
+                "(README, Deploying to AWS), or add the permission to the policy you use.",
+                color=C.COLOR_WARN,
+                stderr=True,
+            )
         self._log(f"===== {self._playbook} ended: {'failed' if failed else 'ok'} =====")
 
     def _at_exit(self):

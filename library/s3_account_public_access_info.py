@@ -119,6 +119,18 @@ def _endpoint_as_given(request, **_kwargs):
         request.url = urlunsplit(parts._replace(netloc=host))
 
 
+def _access_denied(error):
+    """'Code: message' when the error is a refusal of the permission (HTTP 403), else ''."""
+    response = getattr(error, "response", None) or {}
+    if response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 403:
+        return ""
+    # S3 Control's errors can come back with the code one level down (Errors.Error).
+    detail = response.get("Error") or {}
+    if not detail.get("Code"):
+        detail = (response.get("Errors") or {}).get("Error") or detail
+    return f"{detail.get('Code') or 'AccessDenied'}: {detail.get('Message', '')}".strip(": ")
+
+
 def main():
     argument_spec = {"account_id": {"type": "str", "required": True}}
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -131,12 +143,11 @@ def main():
         found = get_public_access_block(AccountId=module.params["account_id"])
     except is_boto3_error_code("NoSuchPublicAccessBlockConfiguration"):
         module.exit_json(changed=False, readable=True, configured=False, public_access_block=settings)
-    except is_boto3_error_code(["AccessDenied", "AccessDeniedException"]) as e:  # pylint: disable=duplicate-except
-        error = e.response.get("Error", {})
-        reason = f"{error.get('Code', 'AccessDenied')}: {error.get('Message', '')}".strip(": ")
-        module.exit_json(changed=False, readable=False, configured=False, public_access_block=settings, reason=reason)
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg="Unable to read the account's S3 Block Public Access settings")
+        reason = _access_denied(e)
+        if not reason:
+            module.fail_json_aws(e, msg="Unable to read the account's S3 Block Public Access settings")
+        module.exit_json(changed=False, readable=False, configured=False, public_access_block=settings, reason=reason)
     configuration = found.get("PublicAccessBlockConfiguration", {})
     settings.update({snake: bool(configuration.get(camel, False)) for camel, snake in SETTINGS.items()})
     module.exit_json(changed=False, readable=True, configured=True, public_access_block=settings)

@@ -5,6 +5,8 @@ INITIAL_NO_AUTH_ACTION_COUNT is 0 (set before moto is imported). This module mak
 
 - The fixed access key (`localcloud`/`localcloud`) belongs to the account's administrator, so
   the local cloud's own tools, its metrics publisher and the tests' setup keep working.
+- S3 requests are checked under AWS's IAM action names (s3:PutEncryptionConfiguration,
+  s3:GetAccountPublicAccessBlock, s3:ListBucket for HeadBucket...), where moto uses others.
 - Anonymous S3 reads (a browser loading the page's image) are judged by the bucket policy and
   Block Public Access, as on AWS, instead of failing for want of a signature.
 - moto knows the resource of S3 requests only, and none of a request's condition keys
@@ -38,6 +40,7 @@ def install(settings: config.Settings) -> None:
         return
     _create_admin()
     _install_anonymous_s3()
+    _install_s3_action_names()
     _install_policy_evaluation()
 
 
@@ -67,6 +70,68 @@ def _install_anonymous_s3() -> None:
         return authorize_s3(self, bucket_name=bucket_name, key_name=key_name)
 
     ActionAuthenticatorMixin._authenticate_and_authorize_s3_action = _authenticate_and_authorize_s3_action
+
+
+# The IAM actions AWS checks for S3's bucket sub-resources ("Actions, resources, and condition keys
+# for Amazon S3" in the Service Authorization Reference). moto checks most of them as ListBucket or
+# CreateBucket, some under the API's name (HeadBucket), and S3 Control's under its API name.
+S3_BUCKET_ACTIONS = {
+    "HEAD": {"DEFAULT": "ListBucket"},
+    "GET": {
+        "encryption": "GetEncryptionConfiguration",
+        "ownershipControls": "GetBucketOwnershipControls",
+        "publicAccessBlock": "GetBucketPublicAccessBlock",
+        "inventory": "GetInventoryConfiguration",
+        "object-lock": "GetBucketObjectLockConfiguration",
+        "requestPayment": "GetBucketRequestPayment",
+        "metrics": "GetMetricsConfiguration",
+    },
+    "PUT": {
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "inventory": "PutInventoryConfiguration",
+        "object-lock": "PutBucketObjectLockConfiguration",
+        "requestPayment": "PutBucketRequestPayment",
+        "metrics": "PutMetricsConfiguration",
+    },
+    "DELETE": {
+        "encryption": "PutEncryptionConfiguration",
+        "ownershipControls": "PutBucketOwnershipControls",
+        "publicAccessBlock": "PutBucketPublicAccessBlock",
+        "inventory": "PutInventoryConfiguration",
+        "metrics": "PutMetricsConfiguration",
+    },
+}
+S3_ACCOUNT_ACTIONS = {
+    "GET": "GetAccountPublicAccessBlock",
+    "PUT": "PutAccountPublicAccessBlock",
+    "DELETE": "PutAccountPublicAccessBlock",
+}
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
+S3_CONTROL_PUBLIC_ACCESS_BLOCK = "/v20180820/configuration/publicAccessBlock"
+
+
+def _install_s3_action_names() -> None:
+    from moto.iam.access_control import IAMRequestBase
+    from moto.s3 import responses
+
+    for method, actions in S3_BUCKET_ACTIONS.items():
+        for query, action in actions.items():
+            responses.ACTION_MAP["BUCKET"][method].pop(query.replace("publicAccessBlock", "public_access_block"), None)
+            responses.ACTION_MAP["BUCKET"][method][query] = action
+
+    init = IAMRequestBase.__init__
+
+    def _init_with_iam_names(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        service, _, action = self._action.partition(":")
+        # The signing name is not always IAM's service prefix (CloudWatch signs as "monitoring").
+        self._action = f"{IAM_PREFIXES.get(service, service)}:{action}"
+        if self._service == "s3" and self._path.startswith(S3_CONTROL_PUBLIC_ACCESS_BLOCK):
+            self._action = f"s3:{S3_ACCOUNT_ACTIONS.get(self._method, 'GetAccountPublicAccessBlock')}"
+
+    IAMRequestBase.__init__ = _init_with_iam_names
 
 
 def _install_policy_evaluation() -> None:

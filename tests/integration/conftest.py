@@ -62,9 +62,10 @@ class LocalCloud:
         )
 
 
-def cloud_env(home: Path, public_ips: str) -> dict[str, str]:
+def cloud_env(home: Path, public_ips: str, settings: dict[str, str] | None = None) -> dict[str, str]:
     env = {
         **os.environ,
+        **(settings or {}),
         "PYTHONPATH": str(ROOT),
         "LOCALCLOUD_HOME": str(home),
         "LOCALCLOUD_PORT": str(free_port()),
@@ -83,10 +84,11 @@ def cloud_env(home: Path, public_ips: str) -> dict[str, str]:
     return env
 
 
-def start_cloud(home: Path, public_ips: str) -> LocalCloud:
+def start_cloud(home: Path, public_ips: str, settings: dict[str, str] | None = None) -> LocalCloud:
+    """A local cloud of its own in `home`; `settings` are LOCALCLOUD_* variables for it."""
     if shutil.which("podman") is None or os.geteuid() != 0:
         pytest.skip("the local cloud needs podman and root: run 'make setup' as root")
-    cloud = LocalCloud(home=home, env=cloud_env(home, public_ips))
+    cloud = LocalCloud(home=home, env=cloud_env(home, public_ips, settings))
     cloud.cli("up", "--no-build")
     return cloud
 

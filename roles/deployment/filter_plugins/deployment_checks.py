@@ -275,8 +275,9 @@ def deployment_aws_advice(result, endpoint_url: str = "", region: str = "") -> s
         )
     if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException") or "not authorized" in msg:
         return (
-            f"The credentials are not allowed to do this ({code or 'access denied'}). Give the IAM user or role the "
-            "permissions listed in the README (Deploying to AWS), or use another profile with AWS_PROFILE=<profile>."
+            f"The credentials are not allowed to do this ({code or 'access denied'}). Attach the project's IAM policy "
+            "policy/iam-policy.json to the IAM user or role (README, Deploying to AWS), or use another profile "
+            "with AWS_PROFILE=<profile>."
         )
     if code in ("BucketAlreadyExists",):
         return (

@@ -1,0 +1,154 @@
+"""The shipped IAM policy (policy/iam-policy.json) is enough, on a local cloud that enforces IAM.
+
+A cloud of this module's own runs with LOCALCLOUD_IAM=enforce: every request must be signed by
+a known IAM user and allowed by its policies, under AWS's IAM action names. A user with exactly
+the shipped policy runs deploy (with every option), a rerun, monitor with the dashboard, and
+teardown. A policy without one needed permission stops the run with a message naming it.
+
+What the local cloud cannot show: moto knows no request's condition keys nor, outside S3, its
+resource ARNs, so the policy's tag conditions and ARNs are taken as matching here (see
+localcloud/iam.py); they follow AWS's Service Authorization Reference instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import pytest
+
+from conftest import OWNER_FILE, ROOT, LocalCloud, private_range, start_cloud
+from playbooks import playbook
+from sweep import resources
+
+pytestmark = pytest.mark.cloud
+
+POLICY = json.loads((ROOT / "policy/iam-policy.json").read_text())
+
+# Where moto checks a request under another action or resource than AWS, the test user gets that
+# too, next to the shipped policy, and the policy keeps AWS's own rule (never loosened for moto).
+MOTO_ALIASES = [
+    {
+        # DeleteObjects: moto checks s3:DeleteObject on the bucket's ARN. AWS checks s3:DeleteObject
+        # on each object ("DeleteObjects", Amazon S3 API Reference: "you must have the s3:DeleteObject
+        # permission" for the objects), which the policy grants on <bucket>/*.
+        "Sid": "MotoChecksDeleteObjectsOnTheBucket",
+        "Effect": "Allow",
+        "Action": "s3:DeleteObject",
+        "Resource": "arn:aws:s3:::*-????????????-*",
+    },
+]
+
+
+def granted(policy: dict) -> set[str]:
+    return {
+        action
+        for statement in policy["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+
+
+@pytest.fixture(scope="module")
+def iam_cloud(tmp_path_factory):
+    home = tmp_path_factory.mktemp("iamcloud")
+    (home / OWNER_FILE).write_text(str(os.getpid()))
+    started = start_cloud(home, private_range(), {"LOCALCLOUD_IAM": "enforce"})
+    yield started
+    started.cli("down", check=False)
+
+
+def user_with(cloud: LocalCloud, policy: dict) -> dict[str, str]:
+    """A new IAM user whose only permissions are `policy` and the moto aliases; its keys as -e values."""
+    iam = cloud.client("iam")
+    name = f"deployer-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="webserver", PolicyDocument=json.dumps(policy))
+    aliases = {"Version": "2012-10-17", "Statement": MOTO_ALIASES}
+    iam.put_user_policy(UserName=name, PolicyName="moto-aliases", PolicyDocument=json.dumps(aliases))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {"deployment_access_key": key["AccessKeyId"], "deployment_secret_key": key["SecretAccessKey"]}
+
+
+def as_user(keys: dict[str, str], name: str, *args: str) -> list[str]:
+    return ["-e", json.dumps({**keys, "deployment_name": name}), *args]
+
+
+def test_the_local_cloud_refuses_unknown_and_unpermitted_callers(iam_cloud):
+    import boto3
+    from botocore.exceptions import ClientError
+
+    anonymous_key = boto3.client(
+        "ec2",
+        endpoint_url=iam_cloud.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIANOTAUSER00000000",
+        aws_secret_access_key="x",
+    )
+    with pytest.raises(ClientError, match=r"AuthFailure|InvalidClientTokenId"):
+        anonymous_key.describe_vpcs()
+    keys = user_with(iam_cloud, {"Version": "2012-10-17", "Statement": [POLICY["Statement"][0]]})
+    reader = boto3.client(
+        "s3",
+        endpoint_url=iam_cloud.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=keys["deployment_access_key"],
+        aws_secret_access_key=keys["deployment_secret_key"],
+    )
+    with pytest.raises(ClientError, match=r"not authorized to perform: s3:CreateBucket"):
+        reader.create_bucket(Bucket="refused-123456789012-us-east-1")
+
+
+def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path):
+    keys = user_with(iam_cloud, POLICY)
+    name = f"i{uuid.uuid4().hex[:7]}"
+    every_option = [
+        "-e", "deployment_alarm_email=ops@example.com",
+        "-e", '{"deployment_high_cpu_actions": ["notify", "reboot"]}',
+    ]  # fmt: skip
+    first = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *every_option))
+    assert first.returncode == 0, first.output[-5000:]
+    assert "HTTPS:       https://" in first.output
+
+    rerun = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *every_option))
+    assert rerun.returncode == 0, rerun.output[-5000:]
+    assert rerun.changed == 0, rerun.output[-5000:]
+
+    report = playbook(iam_cloud, "monitor", tmp_path, *as_user(keys, name, "-e", "dashboard=true"))
+    assert report.returncode == 0, report.output[-5000:]
+    assert f"Dashboard: {name} in CloudWatch (updated)" in report.output
+
+    gone = playbook(iam_cloud, "teardown", tmp_path, *as_user(keys, name, "-e", "confirm=true"))
+    assert gone.returncode == 0, gone.output[-5000:]
+    assert f"Deployment {name} is gone" in gone.output
+    assert resources(iam_cloud, name) == {k: [] for k in ("instances", "groups", "keys", "buckets", "alarms")}
+
+
+def test_a_missing_permission_stops_the_run_and_is_named(iam_cloud, tmp_path):
+    policy = json.loads(json.dumps(POLICY))
+    for statement in policy["Statement"]:
+        if isinstance(statement["Action"], list) and "s3:PutEncryptionConfiguration" in statement["Action"]:
+            statement["Action"].remove("s3:PutEncryptionConfiguration")
+    assert "s3:PutEncryptionConfiguration" not in granted(policy)
+    keys = user_with(iam_cloud, policy)
+    name = f"i{uuid.uuid4().hex[:7]}"
+    run = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name))
+    try:
+        assert run.returncode != 0
+        assert "not authorized to perform: s3:PutEncryptionConfiguration" in run.output
+        assert (
+            "AWS refused these credentials the permission s3:PutEncryptionConfiguration. "
+            "policy/iam-policy.json is the IAM policy"
+        ) in run.output
+    finally:
+        admin = iam_cloud.client("ec2")
+        for instance in resources(iam_cloud, name)["instances"]:
+            admin.terminate_instances(InstanceIds=[instance])
+
+
+def test_the_policy_fits_iam_and_grants_no_wildcard_action():
+    sids = [statement["Sid"] for statement in POLICY["Statement"]]
+    assert len(sids) == len(set(sids))
+    assert len(json.dumps(POLICY, separators=(",", ":"))) <= 6144, "over IAM's managed-policy size limit"
+    assert {a.split(":")[0] for a in granted(POLICY)} <= {"ec2", "s3", "ssm", "cloudwatch", "sns", "iam"}
+    assert not any("*" in a for a in granted(POLICY))
