@@ -44,9 +44,17 @@ CASES = {
     ),
     "bucket too short": Case(("-e", "deployment_bucket_name=ab"), ("deployment_bucket_name", '"ab"', "2 characters")),
     "bucket like an IP address": Case(
-        ("-e", "deployment_bucket_name=192.168.5.4"), ("deployment_bucket_name", "192.168.5.4", "IP address")
+        ("-e", "deployment_bucket_name=192.168.5.4"), ("deployment_bucket_name", "192.168.5.4", "has dots")
     ),
-    "bucket with two dots": Case(("-e", "deployment_bucket_name=my..bucket"), ("my..bucket", "two adjacent dots")),
+    "bucket with dots": Case(
+        ("-e", "deployment_bucket_name=my-bucket.example"), ("my-bucket.example", "break the image's HTTPS address")
+    ),
+    "deployment name that begins a reserved bucket prefix": Case(
+        ("-e", "deployment_name=xn--shop"), ("deployment_name", "xn--shop", "which S3 reserves")
+    ),
+    "region of another partition": Case(
+        ("-e", "deployment_region=us-gov-west-1"), ("deployment_region", "aws-us-gov (GovCloud) partition")
+    ),
     "bucket with a reserved prefix": Case(("-e", "deployment_bucket_name=xn--bucket"), ("xn--bucket", "reserved")),
     "unknown region": Case(("-e", "deployment_region=us-north-9"), ("deployment_region", "us-north-9", "no region")),
     "misspelt region": Case(("-e", "deployment_region=eu-wset-1"), ("eu-wset-1", "Did you mean eu-west-1")),
@@ -84,6 +92,11 @@ CASES = {
     "image URL that answers 404": Case(
         ("-e", "deployment_image_url={origin}/missing.jpg"),
         ("deployment_image_url", "missing.jpg", "HTTP 404"),
+        before_aws=False,
+    ),
+    "address lookup answering something else than an address": Case(
+        ("-e", "deployment_ssh_cidr=", "-e", "__deployment_checkip_url={origin}/image.jpg"),
+        ("{origin}/image.jpg answered", "not this machine's public IPv4 address", "deployment_ssh_cidr=<your"),
         before_aws=False,
     ),
     "security group that does not exist": Case(

@@ -114,6 +114,11 @@ def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path)
     assert rerun.returncode == 0, rerun.output[-5000:]
     assert rerun.changed == 0, rerun.output[-5000:]
 
+    # A bucket of someone else's that the policy gives no access to: monitor must not read its tags.
+    iam_cloud.client("s3").create_bucket(Bucket=f"photos{name}")
+    iam_cloud.client("s3").put_bucket_tagging(
+        Bucket=f"photos{name}", Tagging={"TagSet": [{"Key": "Deployment", "Value": name}]}
+    )
     report = playbook(iam_cloud, "monitor", tmp_path, *as_user(keys, name, "-e", "dashboard=true"))
     assert report.returncode == 0, report.output[-5000:]
     assert f"Dashboard: {name} in CloudWatch (updated)" in report.output

@@ -1,0 +1,60 @@
+"""The instance's user data, rendered for each AMI family as the deployment role renders it, and
+checked by bash itself: the order of the first boot's steps matters on a real account."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+
+ROLE = Path(__file__).resolve().parents[2] / "roles/deployment"
+FAMILIES = yaml.safe_load((ROLE / "vars/main.yml").read_text())["__deployment_ami_families"]
+
+
+def render(family: str, https: bool = True) -> str:
+    # A shell script, not HTML: Ansible renders templates without autoescape too.
+    environment = jinja2.Environment(  # noqa: S701
+        undefined=jinja2.StrictUndefined, trim_blocks=True, keep_trailing_newline=True
+    )
+    environment.filters["bool"] = bool
+    template = environment.from_string((ROLE / "templates/user_data.sh.j2").read_text())
+    return template.render(deployment_name="demo", deployment_https=https, __deployment_family=FAMILIES[family])
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("https", [True, False])
+def test_the_user_data_is_valid_bash(family, https, tmp_path):
+    script = tmp_path / "user-data.sh"
+    script.write_text(render(family, https))
+    checked = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_host_keys_then_swap_then_the_upgrade(family):
+    script = render(family)
+    keys = script.index("cat /etc/ssh/ssh_host_*_key.pub")
+    swap = script.index("mkswap /swapfile")
+    upgrade = script.index("dnf -y upgrade" if FAMILIES[family]["os_family"] == "RedHat" else "apt_get -y -o")
+    assert keys < swap < upgrade
+    assert script.index("-----BEGIN SSH HOST KEY KEYS-----") < keys < script.index("-----END SSH HOST KEY KEYS-----")
+    # Only small instances get the swap file, and a boot that cannot have one goes on.
+    assert "-lt 1048576" in script and 'echo "no swap file: going on without one"' in script
+
+
+@pytest.mark.parametrize("family", ["debian", "ubuntu"])
+def test_every_apt_call_waits_for_the_dpkg_lock(family):
+    script = render(family)
+    assert "apt_get() { apt-get -o DPkg::Lock::Timeout=600" in script
+    calls = [line.strip() for line in script.splitlines() if "apt-get" in line and not line.strip().startswith("#")]
+    assert calls == ['apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }']
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_https_makes_the_certificate_the_role_reads(family):
+    script = render(family)
+    assert f"cert={FAMILIES[family]['https_certificate']}" in script and "openssl req -x509" in script
+    assert "openssl" not in render(family, https=False)
