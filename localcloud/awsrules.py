@@ -3,6 +3,8 @@
 
 - A mapping of the AMI's root device without a size takes the snapshot's size, as on AWS.
 
+- An instance's CPU credit mode is the one RunInstances asked for, else AWS's default for its
+  family (unlimited for T3, T3a and T4g, standard for T2); moto always answers "standard".
 - RunInstances into an availability zone that does not offer the instance type fails with
   AWS's `Unsupported` error (moto launches any type in any zone).
 - A security group cannot be deleted while an instance uses it, nor for a while after that
@@ -17,6 +19,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -32,6 +35,7 @@ ROOT_SNAPSHOT_GIB = 8
 def install(settings: config.Settings, terminated_at: dict[str, float]) -> None:
     _install_root_device_mapping()
     _install_zone_offerings()
+    _install_cpu_credits()
     _install_group_dependencies(settings, terminated_at)
     _install_public_access_blocks()
     _install_s3_access_denied_message()
@@ -96,6 +100,49 @@ def _install_zone_offerings() -> None:
         return run_instances(self, image_id, count, user_data, security_group_names, **kwargs)
 
     EC2Backend.run_instances = _run_instances
+
+
+def default_cpu_credits(instance_type: str) -> str:
+    """AWS's credit mode for a burstable type launched without a CreditSpecification."""
+    return "standard" if instance_type.startswith("t2.") else "unlimited"
+
+
+def _install_cpu_credits() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ec2.models import EC2Backend
+    from moto.ec2.responses.instances import InstanceResponse
+
+    asked = threading.local()
+    respond = InstanceResponse.run_instances
+    run_instances = EC2Backend.run_instances
+
+    def _respond(self: Any) -> Any:
+        asked.credits = (self._get_param("CreditSpecification") or {}).get("CpuCredits")
+        try:
+            return respond(self)
+        finally:
+            asked.credits = None
+
+    def _run_instances(self: Any, *args: Any, **kwargs: Any):
+        reservation = run_instances(self, *args, **kwargs)
+        for instance in reservation.instances:
+            instance.cpu_credits = getattr(asked, "credits", None) or default_cpu_credits(instance.instance_type)
+        return reservation
+
+    def _describe(self: Any) -> ActionResult:
+        instances = self.ec2_backend.describe_instance_credit_specifications(self._get_param("InstanceIds", []))
+        return ActionResult(
+            {
+                "InstanceCreditSpecifications": [
+                    {"InstanceId": i.id, "CpuCredits": getattr(i, "cpu_credits", default_cpu_credits(i.instance_type))}
+                    for i in instances
+                ]
+            }
+        )
+
+    InstanceResponse.run_instances = _respond
+    EC2Backend.run_instances = _run_instances
+    InstanceResponse.describe_instance_credit_specifications = _describe
 
 
 def _install_group_dependencies(settings: config.Settings, terminated_at: dict[str, float]) -> None:

@@ -201,6 +201,18 @@ def test_the_root_volume_is_encrypted(cloud, booted):
     assert [(m["DeviceName"], m["Ebs"]["DeleteOnTermination"]) for m in mapping] == [("/dev/xvda", True)]
 
 
+def test_the_instance_runs_on_standard_cpu_credits(cloud, booted, tmp_path):
+    ec2 = cloud.client("ec2")
+    deployed = booted["instance"]["InstanceId"]
+    plain = launch(cloud, tmp_path)  # RunInstances without a CreditSpecification: AWS's default for T3
+    try:
+        answer = ec2.describe_instance_credit_specifications(InstanceIds=[deployed, plain.instance_id])
+        modes = {c["InstanceId"]: c["CpuCredits"] for c in answer["InstanceCreditSpecifications"]}
+        assert modes == {deployed: "standard", plain.instance_id: "unlimited"}
+    finally:
+        ec2.terminate_instances(InstanceIds=[plain.instance_id])
+
+
 def test_https_presents_the_certificate_made_on_the_instance(booted):
     served = ssl.get_server_certificate((booted["instance"]["PublicIpAddress"], 443), timeout=10)
     digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(served)).hexdigest()
