@@ -3,8 +3,10 @@ creates nothing. The ones validate.yml catches stop before any AWS call."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from guided import NOTHING, create_key_pair, new_name, resources, run_playbook
@@ -27,7 +29,8 @@ CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSI
 
 @dataclass
 class Case:
-    """args and env may name {closed} (a loopback port nothing listens on) and {origin} (the image origin)."""
+    """args and env may name {closed} (a loopback port nothing listens on), {origin} (the image origin)
+    and {portal} (a captive portal's sign-in page, answering 200 to every GET)."""
 
     args: tuple[str, ...]
     says: tuple[str, ...]
@@ -95,8 +98,8 @@ CASES = {
         before_aws=False,
     ),
     "address lookup answering something else than an address": Case(
-        ("-e", "deployment_ssh_cidr=", "-e", "__deployment_checkip_url={origin}/image.jpg"),
-        ("{origin}/image.jpg answered", "not this machine's public IPv4 address", "deployment_ssh_cidr=<your"),
+        ("-e", "deployment_ssh_cidr=", "-e", "__deployment_checkip_url={portal}/"),
+        ("{portal}/ answered", "Sign in", "not this machine's public IPv4 address", "deployment_ssh_cidr=<your"),
         before_aws=False,
     ),
     "security group that does not exist": Case(
@@ -136,10 +139,37 @@ CASES = {
 }  # fmt: skip
 
 
+class _Portal(BaseHTTPRequestHandler):
+    """What a hotel network's proxy answers in place of the address lookup."""
+
+    def do_GET(self) -> None:
+        body = b"<html><body><h1>Sign in to the guest Wi-Fi</h1></body></html>\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="module")
+def portal():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, tmp_path, case):
+def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_path, case):
     name = new_name("b")
-    values = {"closed": str(free_port()), "origin": f"http://127.0.0.1:{cloud.env['LOCALCLOUD_ORIGIN_PORT']}"}
+    values = {
+        "closed": str(free_port()),
+        "origin": f"http://127.0.0.1:{cloud.env['LOCALCLOUD_ORIGIN_PORT']}",
+        "portal": portal,
+    }
     left = dict(NOTHING)
     if case.existing_key:
         left["keys"] = [create_key_pair(cloud, f"{name}-key", None)]

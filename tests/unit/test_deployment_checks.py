@@ -118,6 +118,14 @@ def test_ranges_wider_rules_and_all_traffic_count():
     assert len(checks.deployment_missing_ports([rule(22, 22, "0.0.0.0/0", protocol="udp")], "1.2.3.4/32")) == 3
 
 
+def test_a_port_open_to_anywhere_needs_a_rule_for_all_addresses():
+    assert checks.deployment_allows_port([rule(443, 443, "0.0.0.0/0")], 443)
+    assert checks.deployment_allows_port([rule(None, None, "0.0.0.0/0", protocol="-1")], "443")
+    assert not checks.deployment_allows_port([rule(443, 443, "10.0.0.0/8")], 443)
+    assert not checks.deployment_allows_port([rule(22, 80, "0.0.0.0/0")], 443)
+    assert not checks.deployment_allows_port(None, 443)
+
+
 def failure(code, message, operation="RunInstances"):
     return {
         "failed": True,
@@ -240,6 +248,7 @@ def test_the_filters_are_registered():
     assert set(checks.FilterModule().filters()) == {
         "deployment_problem",
         "deployment_missing_ports",
+        "deployment_allows_port",
         "deployment_aws_advice",
         "deployment_launch_advice",
         "deployment_offering_problem",

@@ -10,6 +10,8 @@ what is wrong, and what to do instead.
   usable ('' when it is).
 - ``ip_permissions | deployment_missing_ports(ssh_cidr)``: which of SSH from the operator,
   HTTP and HTTPS from anywhere an existing security group does not allow.
+- ``ip_permissions | deployment_allows_port(port)``: whether a group's rules let a TCP port in
+  from anywhere.
 - ``failed_result | deployment_aws_advice(endpoint_url, region)``: what an AWS error means
   (credentials, endpoint, permissions, region) and what to do.
 - ``failed_result | deployment_launch_advice(instance_type, region)``: the same for
@@ -218,6 +220,12 @@ def deployment_missing_ports(ip_permissions, ssh_cidr: str) -> list[str]:
     ]
 
 
+def deployment_allows_port(ip_permissions, port: int, cidr: str = "0.0.0.0/0") -> bool:
+    """Whether a group's inbound rules (amazon.aws snake_case) let TCP `port` in from all of `cidr`."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    return any(_allows(p, int(port), network) for p in ip_permissions or [])
+
+
 def _error(result) -> tuple[str, str]:
     """(error code, message) of a failed amazon.aws task result or a plain message."""
     if isinstance(result, dict):
@@ -275,9 +283,9 @@ def deployment_aws_advice(result, endpoint_url: str = "", region: str = "") -> s
         )
     if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException") or "not authorized" in msg:
         return (
-            f"The credentials are not allowed to do this ({code or 'access denied'}). Attach the project's IAM policy "
-            "policy/iam-policy.json to the IAM user or role (README, Deploying to AWS), or use another profile "
-            "with AWS_PROFILE=<profile>."
+            f"The credentials lack the permissions for this ({code or 'access denied'}). Attach the project's "
+            "IAM policy policy/iam-policy.json to the IAM user or role (README, Deploying to AWS), or use "
+            "another profile with AWS_PROFILE=<profile>."
         )
     if code in ("BucketAlreadyExists",):
         return (
@@ -413,6 +421,7 @@ class FilterModule:
         return {
             "deployment_problem": deployment_problem,
             "deployment_missing_ports": deployment_missing_ports,
+            "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
             "deployment_launch_advice": deployment_launch_advice,
             "deployment_offering_problem": deployment_offering_problem,
