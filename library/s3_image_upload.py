@@ -19,6 +19,10 @@ description:
     recognised). The C(Content-Type) header sent by the server is not trusted; content that is not one of
     these images is refused. The object is stored with the C(Content-Type) of the detected type.
   - Redirects are followed (at most 10), but only to C(http) and C(https) URLs.
+  - Only a whole image is stored. The download fails when the server closes the connection before the
+    C(Content-Length) it announced, or, with or without a length, when the content lacks its format's end
+    (the JPEG end-of-image marker, the PNG C(IEND) chunk, the GIF trailer, the size WebP and BMP declare).
+    An object already under O(key) then stays as it is.
   - The SHA-256 of the content is stored in the object's user metadata (C(sha256)), with the source URL
     (C(source-url)). The object is only uploaded when no object exists under O(key), or when its stored
     SHA-256 or its C(Content-Type) differ from the downloaded image, so repeated runs are idempotent.
@@ -32,7 +36,7 @@ options:
     description:
       - Name of the existing S3 bucket to store the image in.
       - The module fails when the bucket does not exist; it does not create buckets. In check mode a
-        missing bucket is not an error (an earlier task may create it): the image would be uploaded.
+        missing bucket is not an error (an earlier task may create it); the image would be uploaded.
     required: true
     type: str
   key:
@@ -47,7 +51,8 @@ options:
     type: str
   timeout:
     description:
-      - Timeout in seconds for connecting to the server of O(url) and for each read from it.
+      - Seconds the whole download may take, from connecting to the last byte; also the limit for
+        connecting and for each read. A server that sends a few bytes at a time cannot hold the run longer.
     default: 30
     type: int
   max_size:
@@ -169,6 +174,7 @@ import http.client
 import os
 import socket
 import tempfile
+import time
 import urllib.error
 from urllib.parse import quote, urlencode, urljoin, urlparse
 
@@ -216,6 +222,37 @@ def detect_image_type(head):
     if head[:2] == b"BM" and dib_size in BMP_DIB_HEADER_SIZES:
         return "image/bmp"
     return None
+
+
+# The last bytes a complete file of each type ends with (JPEG's EOI marker, PNG's IEND chunk with
+# its CRC, GIF's trailer). Bytes some tools append after the end (NULs, line ends) are ignored.
+END_MARKERS = {
+    "image/jpeg": b"\xff\xd9",
+    "image/png": b"IEND\xaeB`\x82",
+    "image/gif": b";",
+}
+TAIL_BYTES = 64
+TRAILING_PADDING = b"\x00\r\n \t"
+
+
+def declared_size(content_type, head):
+    """The file size a WebP (RIFF) or BMP header declares, or None for types without one."""
+    if content_type == "image/webp" and len(head) >= 8:
+        return int.from_bytes(head[4:8], "little") + 8
+    if content_type == "image/bmp" and len(head) >= 6:
+        return int.from_bytes(head[2:6], "little")
+    return None
+
+
+def incomplete(content_type, head, tail, size):
+    """Why the downloaded bytes are not a whole image of content_type ('' when they are)."""
+    marker = END_MARKERS.get(content_type)
+    if marker is not None and not tail.rstrip(TRAILING_PADDING).endswith(marker):
+        return f"the {content_type} content ends without its end marker {marker.hex(' ')} after {size} bytes"
+    expected = declared_size(content_type, head)
+    if expected is not None and size < expected:
+        return f"the {content_type} header declares {expected} bytes, but only {size} arrived"
+    return ""
 
 
 def describe_bytes(head):
@@ -277,12 +314,14 @@ def open_source(url, timeout, validate_certs):
 
 
 def download(url, dest, timeout, max_size, validate_certs):
-    """Stream url into the open binary file dest.
+    """Stream url into the open binary file dest, whole or not at all.
 
     Returns a dict with the sha256, size and (detected) content_type of the content.
-    Raises ImageUploadError with a reason (the caller adds the URL).
+    Raises ImageUploadError with a reason (the caller adds the URL): a connection closed before the
+    announced Content-Length, content without its format's end, or a download longer than timeout.
     """
     response = None
+    deadline = time.monotonic() + timeout
     try:
         response, final_url = open_source(url, timeout, validate_certs)
         via = "" if final_url == url else f" (redirected to {final_url})"
@@ -297,12 +336,18 @@ def download(url, dest, timeout, max_size, validate_certs):
         digest = hashlib.sha256()
         size = 0
         head = b""
+        tail = b""
         content_type = None
+        # read1 returns what one receive brings, so the deadline holds against a server that trickles.
+        read = getattr(response, "read1", response.read)
         while True:
-            chunk = response.read(CHUNK_SIZE)
+            if time.monotonic() > deadline:
+                raise ImageUploadError(f"the download took longer than {timeout} s (timeout) after {size} bytes{via}")
+            chunk = read(CHUNK_SIZE)
             if not chunk:
                 break
             size += len(chunk)
+            tail = (tail + chunk)[-TAIL_BYTES:]
             if size > max_size:
                 raise ImageUploadError(f"image is larger than max_size {max_size} bytes{via}")
             if content_type is None and len(head) < SNIFF_BYTES:
@@ -320,6 +365,13 @@ def download(url, dest, timeout, max_size, validate_certs):
                 f"the content is not an image{via}: the server claimed Content-Type '{claimed}', "
                 f"first bytes seen: {describe_bytes(head)}"
             )
+        if encoding == "identity" and length and length.strip().isdigit() and size != int(length):
+            raise ImageUploadError(
+                f"the connection closed after {size} of the {int(length)} bytes announced (Content-Length){via}"
+            )
+        problem = incomplete(content_type, head, tail, size)
+        if problem:
+            raise ImageUploadError(f"the image is incomplete{via}: {problem}")
         dest.flush()
         return {"sha256": digest.hexdigest(), "size": size, "content_type": content_type}
     except ImageUploadError:
@@ -330,6 +382,8 @@ def download(url, dest, timeout, max_size, validate_certs):
         raise ImageUploadError(describe_url_error(e, timeout)) from e
     except UrlsConnectionError as e:
         raise ImageUploadError(str(e)) from e
+    except http.client.IncompleteRead as e:
+        raise ImageUploadError(f"the connection closed before the end of the image ({e})") from e
     except http.client.HTTPException as e:
         raise ImageUploadError(f"connection error ({type(e).__name__}: {e})") from e
     except ValueError as e:

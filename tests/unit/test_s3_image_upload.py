@@ -30,6 +30,7 @@ REGION = "us-east-1"
 CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region": REGION}
 SLOW_SECONDS = 6  # how long /slow.jpg waits before answering
 SMALL_MAX_SIZE = 10_000
+TRICKLE_SECONDS = 0.25  # /trickle.jpg sends one byte each
 
 
 def _jpeg_segment(marker, payload):
@@ -140,6 +141,26 @@ class OriginHandler(BaseHTTPRequestHandler):
                 self.wfile.write(b"\x00" * 4096)
         elif path == "/huge-declared.jpg":
             self._send(200, JPEG_GREY, "image/jpeg", length=50_000_000)
+        elif path == "/cut.jpg":
+            # Announces the whole image, sends half, closes: a dropped connection.
+            self._send(200, JPEG_LIGHT[: len(JPEG_LIGHT) // 2], "image/jpeg", length=len(JPEG_LIGHT))
+        elif path in ("/cut-unsized.jpg", "/cut-unsized.png"):
+            # No length at all: only the format's missing end can tell.
+            body = JPEG_LIGHT if path.endswith(".jpg") else PNG_RED
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.end_headers()
+            self.wfile.write(body[: len(body) - 5])
+        elif path == "/trickle.jpg":
+            # A whole image, a byte at a time: TRICKLE_SECONDS per byte.
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(JPEG_LIGHT)))
+            self.end_headers()
+            for i in range(len(JPEG_LIGHT)):
+                self.wfile.write(JPEG_LIGHT[i : i + 1])
+                self.wfile.flush()
+                time.sleep(TRICKLE_SECONDS)
         else:
             self.send_error(404, "Not Found")
 
@@ -514,6 +535,75 @@ def test_oversize_content_length_is_refused_early(run, s3, origin, bucket):
     assert f"larger than max_size {SMALL_MAX_SIZE} bytes" in result["msg"]
     assert "Content-Length: 50000000" in result["msg"]
     assert keys_in(s3, bucket) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/cut.jpg", "the connection closed after"),
+        ("/cut-unsized.jpg", "ends without its end marker ff d9"),
+        ("/cut-unsized.png", "ends without its end marker"),
+    ],
+)
+def test_cut_body_fails_and_keeps_the_good_image(run, s3, origin, bucket, path, reason):
+    good = run(bucket=bucket, url=f"{origin.base}/photo.jpg", key="site/image.jpg")
+    assert good["changed"] is True
+    source = f"{origin.base}{path}"
+
+    result = run(bucket=bucket, url=source, key="site/image.jpg")
+
+    assert result["failed"] is True
+    assert source in result["msg"]
+    assert reason in result["msg"]
+    assert "incomplete" in result["msg"] or "announced (Content-Length)" in result["msg"]
+    assert keys_in(s3, bucket) == ["site/image.jpg"]
+    kept = s3.get_object(Bucket=bucket, Key="site/image.jpg")
+    assert kept["Body"].read() == JPEG_GREY
+    assert kept["Metadata"]["sha256"] == sha256(JPEG_GREY)
+
+
+def test_cut_body_on_a_new_key_uploads_nothing(run, s3, origin, bucket):
+    result = run(bucket=bucket, url=f"{origin.base}/cut.jpg")
+
+    assert result["failed"] is True
+    assert f"after {len(JPEG_LIGHT) // 2} of the {len(JPEG_LIGHT)} bytes" in result["msg"]
+    assert keys_in(s3, bucket) == []
+
+
+def test_trickling_origin_is_stopped_by_the_whole_download_deadline(run, s3, origin, bucket):
+    whole = len(JPEG_LIGHT) * TRICKLE_SECONDS
+    assert whole > 20  # the per-read timeout alone would let it run this long
+    source = f"{origin.base}/trickle.jpg"
+    started = time.monotonic()
+    result = run(bucket=bucket, url=source, timeout=2)
+    elapsed = time.monotonic() - started
+
+    assert result["failed"] is True
+    assert source in result["msg"]
+    assert "took longer than 2 s" in result["msg"]
+    assert elapsed < whole / 2
+    assert keys_in(s3, bucket) == []
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data", "problem"),
+    [
+        ("image/jpeg", JPEG_GREY, ""),
+        ("image/jpeg", JPEG_GREY + b"\r\n\x00", ""),
+        ("image/png", PNG_RED, ""),
+        ("image/gif", b"GIF89a" + b"\x00" * 20 + b";", ""),
+        ("image/jpeg", JPEG_GREY[:-2], "end marker ff d9"),
+        ("image/png", PNG_RED[:-4], "end marker"),
+        ("image/webp", b"RIFF" + (100).to_bytes(4, "little") + b"WEBPVP8 " + b"\x00" * 20, "declares 108 bytes"),
+        ("image/bmp", b"BM" + (60).to_bytes(4, "little") + b"\x00" * 20, "declares 60 bytes"),
+    ],
+)
+def test_incomplete(module_code, content_type, data, problem):
+    found = module_code.incomplete(content_type, data[:64], data[-64:], len(data))
+    if problem:
+        assert problem in found
+    else:
+        assert found == ""
 
 
 def test_missing_bucket_fails(run, s3, origin):
