@@ -1,8 +1,10 @@
 """A catalogue of bad inputs to deploy.yml: each fails fast, with a message naming the input, and
-creates nothing. The ones validate.yml catches stop before any AWS call."""
+creates nothing. The ones the settings check catches (roles/deployment/tasks/settings.yml) stop
+before any AWS call; so do misspelt names."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     unset: tuple[str, ...] = ()
     existing_key: bool = False  # a key pair <name>-key exists, its private key elsewhere
+    hides: tuple[str, ...] = ()  # what the output must never show
+    foreign_bucket: bool = False  # a bucket {bucket} exists, tagged for another deployment
 
 
 CASES = {
@@ -76,6 +80,72 @@ CASES = {
     "idle minutes not a multiple of 5": Case(
         ("-e", "deployment_idle_minutes=7"), ("deployment_idle_minutes", "multiple of 5")
     ),
+    "more tags than an S3 object takes with the project's own": Case(
+        ("-e", json.dumps({"deployment_tags": {f"t{n}": "v" for n in range(9)}})),
+        ("deployment_tags", "it has 9 tags", "give at most 8"),
+    ),
+    "tag key AWS reserves": Case(("-e", '{"deployment_tags": {"aws:team": "web"}}'), ("aws:team", "AWS reserves")),
+    "tag value that is not text": Case(
+        ("-e", '{"deployment_tags": {"cost": 42}}'), ("the value of cost is int", "put it in quotes")
+    ),
+    "tag value with characters AWS refuses": Case(
+        ("-e", '{"deployment_tags": {"team": "web#1"}}'), ("'web#1'", "does not allow in tags")
+    ),
+    "tag value holding a template": Case(
+        ("-e", '{"deployment_tags": {"team": "{{ nothing_here }}"}}'),
+        ("deployment_tags cannot be read", "'nothing_here' is undefined", "Remove the braces"),
+        hides=("Error while resolving", "Traceback"),
+    ),
+    "tags given as text": Case(
+        ("-e", "deployment_tags=team=web"), ("deployment_tags", "it must be a mapping", '{"deployment_tags"')
+    ),
+    "idle threshold above 100": Case(
+        ("-e", "deployment_idle_cpu_threshold=101"), ("deployment_idle_cpu_threshold=101 ", "between 0 and 100")
+    ),
+    "idle threshold below 0": Case(("-e", "deployment_idle_cpu_threshold=-1"), ("=-1 ", "fires always or never")),
+    "high-CPU minutes not a multiple of 5": Case(
+        ("-e", "deployment_high_cpu_minutes=3"), ("deployment_high_cpu_minutes=3", "multiple of 5")
+    ),
+    "high-CPU alarm with no action": Case(
+        ("-e", '{"deployment_high_cpu_actions": []}'), ("deployment_high_cpu_actions=[]", "notify, reboot or both")
+    ),
+    "alarm e-mail that is not an address": Case(
+        ("-e", "deployment_alarm_email=ops.example.com"), ("deployment_alarm_email", "not an e-mail address")
+    ),
+    "empty public prefix (the whole bucket public)": Case(
+        ("-e", "deployment_public_prefix="), ("deployment_public_prefix", "whole bucket readable by anyone")
+    ),
+    "public prefix that breaks the bucket policy": Case(
+        ("-e", '{"deployment_public_prefix": "pub\\"lic/", "deployment_image_key": "pub\\"lic/image"}'),
+        ("deployment_public_prefix", "break the bucket policy"),
+    ),
+    "image timeout of zero": Case(("-e", "deployment_image_timeout=0"), ("deployment_image_timeout=0", "1 to 3600")),
+    "image size above one upload's limit": Case(
+        ("-e", "deployment_image_max_size=6000000000"), ("deployment_image_max_size", "5 GiB")
+    ),
+    "boot timeout too short": Case(("-e", "deployment_boot_timeout=2"), ("deployment_boot_timeout=2", "10 to 3600")),
+    "image URL holding a password": Case(
+        ("-e", "deployment_image_url=https://alice:s3cret-pw@example.com/a.jpg"),
+        ("deployment_image_url", "***@example.com", "would be published"),
+        hides=("s3cret-pw",),
+    ),
+    "true or false misspelt": Case(
+        ("-e", "deployment_https=ture"), ('deployment_https="ture"', "it must be true or false")
+    ),
+    "list for a text setting": Case(
+        ("-e", '{"deployment_name": ["a", "b"]}'), ("deployment_name", "not a list or a mapping")
+    ),
+    "text for a whole number": Case(
+        ("-e", '{"deployment_idle_minutes": "an hour"}'), ('deployment_idle_minutes="an hour"', "whole number")
+    ),
+    "misspelt setting": Case(
+        ("-e", "deployment_instance_typ=t3.micro"), ("deployment_instance_typ", "did you mean deployment_instance_type")
+    ),
+    "misspelt switch": Case(("-e", "interactiv=true"), ("interactiv is not a switch", "did you mean interactive")),
+    "several bad settings at once": Case(
+        ("-e", "deployment_boot_timeout=2", "-e", "deployment_alarm_email=x", "-e", "deployment_regoin=eu-west-1"),
+        ("deployment_boot_timeout=2", "deployment_alarm_email", "did you mean deployment_region"),
+    ),
     # Caught after reads from AWS (or the image's server), still before anything is created.
     "instance type AWS does not have": Case(
         ("-e", "deployment_instance_type=t3.galactic"),
@@ -109,6 +179,12 @@ CASES = {
     ),
     "key pair without its private key here": Case(
         (), ("key pair", "-key", "its private key", "is not at"), before_aws=False, existing_key=True
+    ),
+    "bucket of another deployment": Case(
+        ("-e", "deployment_bucket_name={bucket}"),
+        ("deployment_bucket_name", "{bucket}", "is the bucket of the deployment", "would delete it"),
+        before_aws=False,
+        foreign_bucket=True,
     ),
     "wrong endpoint": Case(
         ("-e", "deployment_endpoint_url=http://127.0.0.1:{closed}"),
@@ -162,6 +238,13 @@ def portal():
     server.shutdown()
 
 
+def fill(text: str, values: dict[str, str]) -> str:
+    """`text` with its {closed}, {origin}, {portal} and {bucket} filled in; other braces (JSON, Jinja) kept."""
+    for name, value in values.items():
+        text = text.replace(f"{{{name}}}", value)
+    return text
+
+
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_path, case):
     name = new_name("b")
@@ -169,8 +252,15 @@ def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_p
         "closed": str(free_port()),
         "origin": f"http://127.0.0.1:{cloud.env['LOCALCLOUD_ORIGIN_PORT']}",
         "portal": portal,
+        "bucket": new_name("taken-"),  # not named after the deployment, which the sweep matches
     }
     left = dict(NOTHING)
+    if case.foreign_bucket:
+        s3 = cloud.client("s3")
+        s3.create_bucket(Bucket=values["bucket"])
+        tags = [{"Key": "Deployment", "Value": "someone-else"}, {"Key": "ManagedBy", "Value": "ansible-aws-webserver"}]
+        s3.put_bucket_tagging(Bucket=values["bucket"], Tagging={"TagSet": tags})
+        s3.put_object(Bucket=values["bucket"], Key="public/image", Body=b"their image")
     if case.existing_key:
         left["keys"] = [create_key_pair(cloud, f"{name}-key", None)]
 
@@ -179,9 +269,9 @@ def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_p
         cloud,
         tmp_path,
         "-e", f"deployment_name={name}",
-        *(arg.format(**values) for arg in case.args),
+        *(fill(arg, values) for arg in case.args),
         inventory=case.inventory,
-        env={key: value.format(**values) for key, value in case.env.items()},
+        env={key: fill(value, values) for key, value in case.env.items()},
         unset=case.unset,
         timeout=300,
     )  # fmt: skip
@@ -190,12 +280,18 @@ def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_p
     assert run.returncode != 0, run.output[-3000:]
     flat = " ".join(run.output.split())
     for fragment in case.says:
-        assert fragment.format(**values) in flat, f"{fragment!r} missing from:\n{run.output[-3000:]}"
+        assert fill(fragment, values) in flat, f"{fragment!r} missing from:\n{run.output[-3000:]}"
     assert (FIRST_AWS_CALL not in run.output) == case.before_aws, run.output[-3000:]
     assert took < (45 if case.before_aws else 90), f"took {took:.0f} s"
     assert resources(cloud, name) == left
     assert not list(tmp_path.glob("*.pem"))
     assert "teardown.yml" not in run.output  # nothing to remove, so no teardown advice
+    if case.foreign_bucket:
+        s3 = cloud.client("s3")
+        assert s3.get_object(Bucket=values["bucket"], Key="public/image")["Body"].read() == b"their image"
+        assert s3.get_bucket_tagging(Bucket=values["bucket"])["TagSet"][0]["Value"] == "someone-else"
+    for secret in case.hides:
+        assert secret not in run.output, f"{secret!r} shown in:\n{run.output[-3000:]}"
 
 
 def test_the_catalogue_is_long_enough():

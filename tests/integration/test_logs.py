@@ -91,4 +91,4 @@ def test_a_failed_run_is_logged_with_its_message(cloud, tmp_path):
     assert run.returncode != 0
     log = (tmp_path / "ansible.log").read_text()
     assert "===== deploy.yml ended: failed =====" in log
-    assert 'deployment_bucket_name="Bad_Bucket" breaks the S3 bucket naming rules' in " ".join(log.split())
+    assert 'deployment_bucket_name="Bad_Bucket" is not valid: it has uppercase letters' in " ".join(log.split())

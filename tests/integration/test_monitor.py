@@ -297,6 +297,24 @@ def test_no_deployment_gives_a_clear_message(cloud, tmp_path):
     assert not list(tmp_path.glob("*.html"))
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("-e", "windows_minutes=5"), "windows_minutes is not a switch of this playbook: did you mean window_minutes?"),
+        (("-e", "period=sixty"), 'period="sixty" is not valid: it must be a whole number.'),
+        (("-e", "dashboard=ture"), 'dashboard="ture" is not valid: it must be true or false.'),
+        (("-e", "monitoring_perod=60"), "not a setting of this project: did you mean monitoring_period"),
+    ],
+    ids=["misspelt-switch", "period-not-a-number", "dashboard-not-a-bool", "misspelt-setting"],
+)
+def test_a_bad_or_misspelt_option_stops_before_any_aws_call(cloud, tmp_path, args, says):
+    run = playbook(cloud, "monitor", tmp_path, "-e", f"monitoring_report_dir={tmp_path}", *args)
+    assert run.returncode != 0
+    assert says in " ".join(run.output.split()), run.output[-3000:]
+    assert "Ask STS" not in run.output
+    assert not list(tmp_path.glob("*.html"))
+
+
 def test_without_the_ssh_key_the_report_is_written_and_the_run_fails(cloud, runs, deployment, tmp_path):
     before = page_views(cloud, deployment["name"], "SampleCount")
     run = monitor(cloud, deployment, "-e", f"deployment_key_dir={tmp_path}")

@@ -344,6 +344,27 @@ def test_without_confirmation_nothing_is_deleted_and_nothing_waits(cloud, pair, 
     assert a.key_file.exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("-e", "keep_key=ture"), 'keep_key="ture" is not valid: it must be true or false'),
+        (("-e", "keep_kye=true"), "keep_kye is not a switch of this playbook: did you mean keep_key?"),
+        (("-e", "deployment_nmae=x"), "deployment_nmae is not a setting of this project: did you mean deployment_name"),
+    ],
+    ids=["keep-key-misspelt-value", "keep-key-misspelt-name", "misspelt-setting"],
+)
+def test_a_misspelt_switch_or_setting_deletes_nothing_even_when_confirmed(cloud, pair, args, says):
+    a = pair["a"]
+    before = sweep(cloud, a.name)
+    run = teardown(cloud, a, "-e", "confirm=true", *args)
+    assert run.returncode != 0
+    flat = " ".join(run.output.split())
+    assert says in flat and "Nothing was created or changed." in flat, run.output[-3000:]
+    assert "Ask STS" not in run.output  # stopped before any AWS call
+    assert sweep(cloud, a.name) == before
+    assert a.key_file.exists()
+
+
 def test_an_answer_other_than_yes_deletes_nothing(cloud, pair):
     a = pair["a"]
     before = sweep(cloud, a.name)

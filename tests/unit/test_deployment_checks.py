@@ -256,6 +256,7 @@ def test_the_filters_are_registered():
         "deployment_launch_subnet",
         "deployment_answer",
         "deployment_answer_problem",
+        "deployment_settings_problems",
     }
 
 
@@ -268,3 +269,84 @@ def test_the_launch_subnet_is_in_a_zone_that_offers_the_type():
     assert checks.deployment_launch_subnet(subnets, ["us-east-1c", "us-east-1b"]) == "subnet-b"
     assert checks.deployment_launch_subnet(subnets, ["us-east-1d"]) == ""
     assert checks.deployment_launch_subnet([], ["us-east-1a"]) == ""
+
+
+# --- the role's rules over type-checked settings (deployment_settings_problems) ------------------
+
+rules = checks.deployment_settings_problems
+
+
+@pytest.mark.parametrize(
+    ("values", "says"),
+    [
+        ({"deployment_tags": {f"t{n}": "v" for n in range(9)}}, "it has 9 tags"),
+        ({"deployment_tags": {"Deployment": "x"}}, "the key Deployment is the project's own tag"),
+        ({"deployment_tags": {"aws:team": "x"}}, "starts with aws:, which AWS reserves"),
+        ({"deployment_tags": {"AWS:team": "x"}}, "starts with aws:"),
+        ({"deployment_tags": {"": "x"}}, "must be text of 1-128 characters"),
+        ({"deployment_tags": {"k" * 129: "x"}}, "must be text of 1-128 characters"),
+        ({"deployment_tags": {"team": "v" * 257}}, "has 257 characters; AWS allows 256"),
+        ({"deployment_tags": {"team": 42}}, "the value of team is int, not text"),
+        ({"deployment_tags": {"team": "a#b"}}, "characters AWS does not allow in tags ('#')"),
+        ({"deployment_idle_cpu_threshold": 101}, "between 0 and 100"),
+        ({"deployment_idle_cpu_threshold": 0}, "between 0 and 100"),
+        ({"deployment_high_cpu_threshold": 100.0}, "between 0 and 100"),
+        ({"deployment_idle_minutes": 7}, "multiple of 5"),
+        ({"deployment_idle_minutes": 0}, "from 5 to 1440"),
+        ({"deployment_high_cpu_minutes": 1445}, "from 5 to 1440"),
+        ({"deployment_alarm_email": "ops.example.com"}, "not an e-mail address"),
+        ({"deployment_alarm_email": "ops@localhost"}, "not an e-mail address"),
+        ({"deployment_public_prefix": ""}, "whole bucket readable by anyone"),
+        ({"deployment_public_prefix": "public"}, "ending with / and not starting with one"),
+        ({"deployment_public_prefix": "/public/"}, "ending with / and not starting with one"),
+        ({"deployment_public_prefix": 'pub"lic/'}, "break the bucket policy ('\"')"),
+        ({"deployment_public_prefix": "pub*/"}, "break the bucket policy ('*')"),
+        ({"deployment_image_max_size": 0}, "give 1 to"),
+        ({"deployment_image_max_size": 5 * 1024**3 + 1}, "5 GiB is one upload's limit"),
+        ({"deployment_image_timeout": 0}, "give 1 to 3600 seconds"),
+        ({"deployment_boot_timeout": 9}, "give 10 to 3600 seconds"),
+        ({"deployment_image_url": "https://a:b@example.com/x.jpg"}, "would be published"),
+        ({"deployment_image_url": "https://a@example.com/x.jpg"}, "would be published"),
+        ({"deployment_image_key": "private/image", "deployment_public_prefix": "public/"}, "must lie under"),
+        ({"deployment_image_key": "public/", "deployment_public_prefix": "public/"}, "must lie under"),
+        ({"deployment_high_cpu_alarm_enabled": True, "deployment_high_cpu_actions": []}, "notify, reboot or both"),
+    ],
+)
+def test_settings_that_break_a_rule_are_explained(values, says):
+    found = rules(values)
+    assert len(found) == 1 and says in found[0], found
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"deployment_tags": {f"t{n}": "v" for n in range(8)}},
+        {"deployment_tags": {"cost-centre": "42", "owner": "ops@example.com", "note": "web + api = 1/2 é"}},
+        {"deployment_idle_cpu_threshold": 0.5, "deployment_high_cpu_threshold": 99},
+        {"deployment_idle_minutes": 5, "deployment_high_cpu_minutes": 1440},
+        {"deployment_alarm_email": ""},
+        {"deployment_alarm_email": "ops+web@example.co.uk"},
+        {"deployment_public_prefix": "site/images/", "deployment_image_key": "site/images/today.jpg"},
+        {"deployment_image_max_size": 5 * 1024**3, "deployment_image_timeout": 3600, "deployment_boot_timeout": 10},
+        {"deployment_key_name": "", "deployment_ssh_cidr": "", "deployment_bucket_name": ""},
+        {"deployment_high_cpu_alarm_enabled": False, "deployment_high_cpu_actions": []},
+        {"deployment_unknown_to_the_rules": "anything"},
+    ],
+)
+def test_settings_within_the_rules_pass(values):
+    assert rules(values) == []
+
+
+def test_a_password_in_the_image_url_is_never_shown():
+    found = rules({"deployment_image_url": "https://alice:s3cret@example.com:8443/x.jpg"})
+    assert "s3cret" not in found[0] and "alice" not in found[0]
+    assert '"https://***@example.com:8443/x.jpg"' in found[0]
+
+
+def test_every_broken_rule_is_reported_at_once():
+    found = rules({"deployment_name": "Bad", "deployment_idle_minutes": 7, "deployment_alarm_email": "x"})
+    assert [line.split("=")[0] for line in found] == [
+        "deployment_name",
+        "deployment_idle_minutes",
+        "deployment_alarm_email",
+    ]

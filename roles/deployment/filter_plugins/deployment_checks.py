@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Checks and explanations the deployment role shares between validate.yml, the interactive
+"""Checks and explanations the deployment role shares between tasks/settings.yml, the interactive
 questions and the failure messages. Every function returns plain sentences for a newcomer:
 what is wrong, and what to do instead.
 
+- ``values | deployment_settings_problems``: every rule the role's settings break, as sentences
+  (the values already hold their types: see filter_plugins/settings.py).
 - ``value | deployment_problem('deployment_bucket_name')``: why a setting's value is not
   usable ('' when it is).
 - ``ip_permissions | deployment_missing_ports(ssh_cidr)``: which of SSH from the operator,
@@ -30,6 +32,7 @@ from __future__ import annotations
 import difflib
 import functools
 import ipaddress
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -162,7 +165,21 @@ def _url_problem(value: str) -> str:
         return "it is not an http:// or https:// URL; example: https://example.com/picture.jpg"
     if not parts.hostname:
         return "it has no host name; example: https://example.com/picture.jpg"
+    if "@" in parts.netloc:
+        return (
+            "it holds a user name or password (user:password@host), which would be published: the URL is shown "
+            "on the home page, stored in the public image's metadata and logged. Give a URL that needs no "
+            "credentials (copy the image somewhere public first)"
+        )
     return ""
+
+
+def _redacted(value: str) -> str:
+    """A URL without the user name and password it may hold, for messages."""
+    parts = urlsplit(value)
+    if "@" not in parts.netloc:
+        return value
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
 
 
 CHECKS = {
@@ -174,6 +191,163 @@ CHECKS = {
     "deployment_bucket_name": _bucket_problem,
     "deployment_image_url": _url_problem,
 }
+
+
+# What a failed check adds: where the value is used, an example, what an empty value means.
+HINTS = {
+    "deployment_name": (
+        "It names and tags the key pair, security group, bucket and alarms. Example: -e deployment_name=demo"
+    ),
+    "deployment_region": "Set it with -e deployment_region=<region> (such as us-east-1) or AWS_DEFAULT_REGION.",
+    "deployment_instance_type": "Example: -e deployment_instance_type=t3.micro",
+    "deployment_key_name": 'Leave it empty for "<deployment_name>-key".',
+    "deployment_ssh_cidr": (
+        "Give the address you connect from, such as 203.0.113.7/32: SSH stays closed to the rest of the internet. "
+        "Leave it empty on AWS to use this machine's public address."
+    ),
+    "deployment_bucket_name": 'Leave it empty to get "<deployment_name>-<account>-<region>".',
+    "deployment_tags": """Example: -e '{"deployment_tags": {"team": "web", "cost-centre": "42"}}'""",
+    "deployment_alarm_email": "Leave it empty to subscribe no address.",
+}
+# The tags the project sets itself, and S3's limit on an object's tags (EC2 and buckets allow 50).
+OWN_TAGS = ("Deployment", "ManagedBy")
+OBJECT_TAG_LIMIT = 10
+# S3's tag character set (EC2's is the same): Unicode letters and digits, spaces, + - = . _ : / @
+TAG_TEXT = re.compile(r"^[\w +\-=.:/@]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+# Largest object a single PutObject stores (s3_image_upload makes one call).
+PUT_OBJECT_LIMIT = 5 * 1024**3
+ALARM_MINUTES = (5, 1440)
+# Characters that end a JSON string or act as wildcards in a bucket policy's Resource.
+POLICY_BREAKERS = frozenset('\\"*?')
+
+
+def _tags_problem(tags: dict) -> str:
+    if len(tags) > OBJECT_TAG_LIMIT - len(OWN_TAGS):
+        return (
+            f"it has {len(tags)} tags; the image object carries them with the project's own {len(OWN_TAGS)} "
+            f"({', '.join(OWN_TAGS)}) and S3 allows {OBJECT_TAG_LIMIT} on an object, so give at most "
+            f"{OBJECT_TAG_LIMIT - len(OWN_TAGS)}"
+        )
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            return f"the key {key!r} must be text of 1-128 characters"
+        if key in OWN_TAGS:
+            return f"the key {key} is the project's own tag (it finds the deployment by it); choose another key"
+        if key.lower().startswith("aws:"):
+            return f"the key {key} starts with aws:, which AWS reserves"
+        if not isinstance(value, str):
+            return f"the value of {key} is {type(value).__name__}, not text; put it in quotes"
+        if len(value) > 256:
+            return f"the value of {key} has {len(value)} characters; AWS allows 256"
+        for text in (key, value):
+            if not TAG_TEXT.match(text):
+                bad = sorted({c for c in text if not TAG_TEXT.match(c)})
+                return (
+                    f"{text!r} has characters AWS does not allow in tags ({' '.join(map(repr, bad))}); "
+                    "use letters, digits, spaces and + - = . _ : / @"
+                )
+    return ""
+
+
+def _percent_problem(value: float) -> str:
+    if not 0 < value < 100:
+        return "a CPU percentage must lie between 0 and 100 (both excluded), or the alarm fires always or never"
+    return ""
+
+
+def _minutes_problem(value: int) -> str:
+    low, high = ALARM_MINUTES
+    if value % 5 or not low <= value <= high:
+        return f"the alarm looks at 5-minute averages: give a multiple of 5 from {low} to {high} (a day), e.g. 60"
+    return ""
+
+
+def _email_problem(value: str) -> str:
+    if value and not EMAIL.match(value):
+        return "it is not an e-mail address such as ops@example.com"
+    return ""
+
+
+def _prefix_problem(value: str) -> str:
+    if not value:
+        return "it is empty, which would make the whole bucket readable by anyone; use a folder such as public/"
+    if not value.endswith("/") or value.startswith("/"):
+        return "it must be a folder such as public/: ending with / and not starting with one"
+    bad = sorted({c for c in value if c in POLICY_BREAKERS or not c.isprintable()})
+    if bad:
+        return (
+            f"it has characters that break the bucket policy ({' '.join(map(repr, bad))}); use letters, digits, - _ . /"
+        )
+    return ""
+
+
+def _range_problem(low: int, high: int, unit: str):
+    def problem(value: int) -> str:
+        if not low <= value <= high:
+            return f"give {low} to {high} {unit}"
+        return ""
+
+    return problem
+
+
+RULES = {
+    "deployment_tags": _tags_problem,
+    "deployment_idle_cpu_threshold": _percent_problem,
+    "deployment_high_cpu_threshold": _percent_problem,
+    "deployment_idle_minutes": _minutes_problem,
+    "deployment_high_cpu_minutes": _minutes_problem,
+    "deployment_alarm_email": _email_problem,
+    "deployment_public_prefix": _prefix_problem,
+    "deployment_image_max_size": _range_problem(1, PUT_OBJECT_LIMIT, "bytes (5 GiB is one upload's limit)"),
+    "deployment_image_timeout": _range_problem(1, 3600, "seconds"),
+    "deployment_boot_timeout": _range_problem(10, 3600, "seconds"),
+}
+# Settings that may stay empty (a default is derived from others).
+OPTIONAL = frozenset({"deployment_key_name", "deployment_ssh_cidr", "deployment_bucket_name"})
+
+
+def _relations(values: dict) -> list[str]:
+    """Rules between settings."""
+    problems = []
+    key, prefix = values.get("deployment_image_key"), values.get("deployment_public_prefix")
+    if isinstance(key, str) and isinstance(prefix, str) and prefix and not (key.startswith(prefix) and key != prefix):
+        problems.append(
+            f"deployment_image_key={shown(key)} is not valid: it must lie under "
+            f"deployment_public_prefix={shown(prefix)} "
+            "(only that prefix is readable by browsers under the bucket policy)."
+        )
+    actions = values.get("deployment_high_cpu_actions")
+    if values.get("deployment_high_cpu_alarm_enabled") and actions == []:
+        problems.append(
+            "deployment_high_cpu_actions=[] is not valid: give notify, reboot or both, or turn the alarm off with "
+            "-e deployment_high_cpu_alarm_enabled=false."
+        )
+    return problems
+
+
+def shown(value) -> str:
+    """A value as the user would type it (JSON, non-ASCII characters as they are)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def deployment_settings_problems(values: dict) -> list[str]:
+    """One sentence per setting whose (type-checked) value breaks a rule of the deployment role."""
+    problems = []
+    for name, value in (values or {}).items():
+        if name in CHECKS:
+            if name in OPTIONAL and value == "":
+                continue
+            problem = CHECKS[name]("" if value is None else str(value))
+        elif name in RULES:
+            problem = RULES[name](value)
+        else:
+            continue
+        if problem:
+            hint = f" {HINTS[name]}" if name in HINTS else ""
+            value = _redacted(value) if name == "deployment_image_url" and isinstance(value, str) else value
+            problems.append(f"{name}={shown(value)} is not valid: {problem}.{hint}")
+    return problems + _relations(values or {})
 
 
 def deployment_problem(value, setting: str) -> str:
@@ -420,6 +594,7 @@ class FilterModule:
     def filters(self):
         return {
             "deployment_problem": deployment_problem,
+            "deployment_settings_problems": deployment_settings_problems,
             "deployment_missing_ports": deployment_missing_ports,
             "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
