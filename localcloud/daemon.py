@@ -15,7 +15,10 @@ import threading
 from . import config
 
 
-def _prepare_moto_environment() -> None:
+def _prepare_moto_environment(settings: config.Settings) -> None:
+    # moto's request recorder (used by the benchmarks to count API calls) writes to its working
+    # directory unless told otherwise: keep it in the cloud's home, never in the project tree.
+    os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(settings.home / "moto_recording"))
     # Behave like AWS where moto can: unknown key pairs and AMIs fail RunInstances.
     os.environ.setdefault("MOTO_ENABLE_KEYPAIR_VALIDATION", "true")
     os.environ.setdefault("MOTO_ENABLE_AMI_VALIDATION", "true")
@@ -33,7 +36,7 @@ def main() -> int:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     log = logging.getLogger("localcloud").info
-    _prepare_moto_environment()
+    _prepare_moto_environment(settings)
     from . import iam
 
     iam.prepare_environment(settings)
