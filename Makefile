@@ -69,5 +69,6 @@ demo: up ## Start the local cloud and deploy the web server on it.
 bench: setup ## Benchmarks (figures, not pass/fail).
 	$(PY) tests/bench/run.py
 
-clean: down ## Remove the venv, state, logs and reports.
-	rm -rf $(VENV) .state logs reports .ssh
+clean: down ## Remove the venv, local-cloud state, logs and reports; keeps .ssh (private keys AWS never hands out again).
+	rm -rf $(VENV) .state logs reports
+	@if [ -n "$$(ls -A .ssh 2>/dev/null)" ]; then echo "Kept .ssh/: the private keys of your deployments (remove them with teardown.yml)."; fi
