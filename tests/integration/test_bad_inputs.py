@@ -5,6 +5,7 @@ before any AWS call; so do misspelt names."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -212,6 +213,18 @@ CASES = {
         env={**NO_CREDENTIALS, "AWS_ENDPOINT_URL": "http://127.0.0.1:{closed}", "AWS_URL": "http://127.0.0.1:{closed}"},
         unset=CREDENTIAL_VARIABLES,
     ),
+    "profile that does not exist": Case(
+        (
+            "-e", "deployment_endpoint_url=http://127.0.0.1:{closed}",
+            "-e", "deployment_ssh_cidr=127.0.0.1/32",
+            "-e", "deployment_image_url={origin}/image.jpg",
+        ),
+        ("Could not use AWS", "The AWS profile 'nosuch' does not exist", "aws configure list-profiles"),
+        before_aws=False,
+        inventory="aws",
+        env={**NO_CREDENTIALS, "AWS_PROFILE": "nosuch", "AWS_ENDPOINT_URL": "http://127.0.0.1:{closed}"},
+        unset=("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
+    ),
 }  # fmt: skip
 
 
@@ -297,3 +310,33 @@ def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_p
 def test_the_catalogue_is_long_enough():
     assert len(CASES) >= 12
     assert sum(case.before_aws for case in CASES.values()) >= 8
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder on a read-only file system (mode 0700 already, so nothing needs changing there)."""
+    folder = tmp_path / "read-only-keys"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,mode=0700,size=64k", "tmpfs", str(folder)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only file system here: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_key_folder_that_cannot_be_written_leaves_no_key_pair(cloud, tmp_path, read_only_folder):
+    name = new_name("b")
+    run = run_playbook(
+        cloud, tmp_path, "-e", f"deployment_name={name}", "-e", f"deployment_key_dir={read_only_folder}", timeout=300
+    )
+    assert run.returncode != 0, run.output[-3000:]
+    flat = " ".join(run.output.split())
+    says = (f'key pair "{name}-key"', "No key pair is left behind", f'deployment_key_dir="{read_only_folder}"')
+    for fragment in says:
+        assert fragment in flat, f"{fragment!r} missing from:\n{run.output[-3000:]}"
+    removal = run.output.split("TASK [deployment : Remove the key pair this run created")[1][:400]
+    assert "changed: [localhost]" in removal, removal  # the key pair was made, and removed again
+    assert resources(cloud, name) == NOTHING
+    assert not list(read_only_folder.iterdir())

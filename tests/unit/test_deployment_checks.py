@@ -175,6 +175,8 @@ def test_launch_advice_names_the_setting_to_change():
         ("An error occurred (ExpiredToken) when calling the GetCallerIdentity operation: x", "", "aws sso login"),
         ("An error occurred (AccessDenied) when calling the GetCallerIdentity operation: x", "", "permissions"),
         ("An error occurred (BucketAlreadyExists) when calling the CreateBucket operation: x", "", "bucket_name"),
+        ("Failed to retrieve caller identity: The config profile (nosuch) could not be found", "", "'nosuch' does not"),
+        ("Passing both a profile and access tokens is not supported.", "", "unset AWS_PROFILE"),
         ("Something else entirely", "", "Check the credentials"),
     ],
 )

@@ -50,15 +50,14 @@ ERROR_CODE = re.compile(r"\(([A-Za-z][A-Za-z0-9.]+)\) when calling")
 @functools.cache
 def _known_regions() -> tuple[str, ...]:
     """Every region of every partition this botocore knows (offline: its endpoints file)."""
+    # The loader, not a session: a session reads the AWS config, and a missing AWS_PROFILE would
+    # fail it (ProfileNotFound) before the credentials step can explain that.
     try:
-        import botocore.session
+        import botocore.loaders
     except ImportError:
         return ()
-    session = botocore.session.get_session()
-    regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("ec2", partition_name=partition))
-    return tuple(sorted(regions))
+    endpoints = botocore.loaders.create_loader().load_data("endpoints")
+    return tuple(sorted(region for partition in endpoints["partitions"] for region in partition.get("regions", {})))
 
 
 def _name_problem(value: str) -> str:
@@ -400,6 +399,9 @@ def deployment_allows_port(ip_permissions, port: int, cidr: str = "0.0.0.0/0") -
     return any(_allows(p, int(port), network) for p in ip_permissions or [])
 
 
+PROFILE_NOT_FOUND = re.compile(r"The config profile \((.+?)\) could not be found")
+
+
 def _error(result) -> tuple[str, str]:
     """(error code, message) of a failed amazon.aws task result or a plain message."""
     if isinstance(result, dict):
@@ -428,6 +430,19 @@ def deployment_aws_advice(result, endpoint_url: str = "", region: str = "") -> s
         return (
             "No AWS credentials were found. Configure them with 'aws configure', or set AWS_PROFILE=<profile>, "
             f"or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run again.{local}"
+        )
+    profile = PROFILE_NOT_FOUND.search(msg)
+    if profile:
+        return (
+            f"The AWS profile {profile.group(1)!r} does not exist in ~/.aws/config or ~/.aws/credentials. "
+            "List the profiles with 'aws configure list-profiles', then set AWS_PROFILE (or -e deployment_profile) "
+            "to one of them, or unset it to use the default credentials."
+        )
+    if "Passing both a profile and access tokens is not supported" in msg:
+        return (
+            "Both a profile (AWS_PROFILE or deployment_profile) and access keys (AWS_ACCESS_KEY_ID or "
+            "deployment_access_key) are set, and they may name different accounts. Keep one: unset AWS_PROFILE "
+            "and deployment_profile, or unset the access key variables."
         )
     if "Could not connect to the endpoint URL" in msg or "Connect timeout" in msg or "ConnectionClosedError" in msg:
         if endpoint_url:
