@@ -145,6 +145,9 @@ def test_a_missing_permission_stops_the_run_and_is_named(iam_cloud, tmp_path):
             "AWS refused these credentials the permission s3:PutEncryptionConfiguration. "
             "policy/iam-policy.json is the IAM policy"
         ) in run.output
+        # The bucket was created, then could not be encrypted: it is removed again, not left untagged.
+        assert "The bucket this run created was removed again" in " ".join(run.output.split())
+        assert resources(iam_cloud, name)["buckets"] == []
     finally:
         admin = iam_cloud.client("ec2")
         for instance in resources(iam_cloud, name)["instances"]:
