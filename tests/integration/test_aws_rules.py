@@ -101,10 +101,26 @@ def test_teardown_waits_for_the_group_to_be_released(cloud, tmp_path):
     name = new_name()
     made = playbook(cloud, "deploy", tmp_path, "-e", f"deployment_name={name}", "--tags", "instance")
     assert made.returncode == 0, made.output[-4000:]
+    known_hosts = tmp_path / f"{name}.known_hosts"
+    assert known_hosts.exists()
     gone = playbook(cloud, "teardown", tmp_path, "-e", f"deployment_name={name}", "-e", "confirm=true")
     assert gone.returncode == 0, gone.output[-4000:]
     assert "FAILED - RETRYING: [localhost]: Ensure the security group is deleted" in gone.output
     assert resources(cloud, name) == NOTHING
+    assert not known_hosts.exists()
+
+
+def test_teardown_removes_the_host_keys_of_instances_terminated_outside_it(cloud, tmp_path):
+    """The idle alarm terminates the instance; AWS soon forgets its address. The deployment's own
+    known_hosts file still goes, without AWS having to name the instance."""
+    name = new_name()
+    known_hosts = tmp_path / f"{name}.known_hosts"
+    known_hosts.write_text(
+        "127.42.9.9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHn0tAnyKeyOfAGoneInstance0000000000000000\n"
+    )
+    gone = playbook(cloud, "teardown", tmp_path, "-e", f"deployment_name={name}", "-e", "confirm=true")
+    assert gone.returncode == 0, gone.output[-4000:]
+    assert not known_hosts.exists()
 
 
 # --- Block Public Access, the account's and the bucket's ---------------------------------------
@@ -179,7 +195,7 @@ def booted(cloud, tmp_path_factory):
         Filters=[{"Name": "tag:Deployment", "Values": [name]}, {"Name": "instance-state-name", "Values": ["running"]}]
     )["Reservations"][0]["Instances"][0]
     address = instance["PublicIpAddress"]
-    host = Launched(cloud, instance["InstanceId"], address, state / f"{name}-key.pem", state / "known_hosts")
+    host = Launched(cloud, instance["InstanceId"], address, state / f"{name}-key.pem", state / f"{name}.known_hosts")
     yield {"name": name, "state": state, "first": first, "instance": instance, "host": host}
     terminate(cloud, name)
 
@@ -188,7 +204,7 @@ def test_host_keys_reach_the_console_before_the_user_data_runs_its_upgrade(cloud
     console = cloud.client("ec2").get_console_output(InstanceId=booted["instance"]["InstanceId"])["Output"]
     first_keys = console.index("-----BEGIN SSH HOST KEY KEYS-----")
     assert first_keys < console.index(f"user data for {booted['name']} finished")
-    pinned = Path(booted["state"] / "known_hosts").read_text()
+    pinned = Path(booted["state"] / f"{booted['name']}.known_hosts").read_text()
     assert f"{booted['instance']['PublicIpAddress']} ssh-ed25519 " in pinned
 
 

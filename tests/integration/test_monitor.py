@@ -101,7 +101,7 @@ def ssh(deployment: dict, command: str) -> subprocess.CompletedProcess:
         [
             "ssh", "-i", str(deployment["state"] / f"{deployment['name']}-key.pem"),
             "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-            "-o", f"UserKnownHostsFile={deployment['state'] / 'known_hosts'}",
+            "-o", f"UserKnownHostsFile={deployment['state'] / (deployment['name'] + '.known_hosts')}",
             f"admin@{deployment['ip']}", command,
         ],
         capture_output=True, text=True, timeout=60, check=False,
@@ -347,8 +347,9 @@ def test_high_cpu_alarm_is_configurable(cloud, deployment, runs):
     topic = topic_arn(cloud, name)
     reboot = f"arn:aws:automate:{cloud.env['AWS_DEFAULT_REGION']}:ec2:reboot"
 
+    # Alarm changes need only the alarm step (--tags alarm), as the README says.
     both = playbook(
-        cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}",
+        cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}", "--tags", "alarm",
         "-e", '{"deployment_high_cpu_actions": ["notify", "reboot"]}',
         "-e", "deployment_high_cpu_threshold=90", "-e", "deployment_high_cpu_minutes=15",
         "-e", "deployment_alarm_email=ops@example.com",
@@ -361,7 +362,7 @@ def test_high_cpu_alarm_is_configurable(cloud, deployment, runs):
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.com")]
 
     reboot_only = playbook(
-        cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}",
+        cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}", "--tags", "alarm",
         "-e", '{"deployment_high_cpu_actions": ["reboot"]}',
     )  # fmt: skip
     assert reboot_only.returncode == 0, reboot_only.output[-3000:]
@@ -374,7 +375,7 @@ def test_high_cpu_alarm_is_configurable(cloud, deployment, runs):
     high_cpu = [a for a in report["alarms"] if a["name"] == f"{name}-high-cpu"]
     assert high_cpu and high_cpu[0]["alarm_actions"] == [reboot] and high_cpu[0]["threshold"] == 80.0
 
-    restored = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}")
+    restored = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}", "--tags", "alarm")
     assert restored.returncode == 0, restored.output[-3000:]
     assert cloudwatch.describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"][0]["AlarmActions"] == [topic]
 

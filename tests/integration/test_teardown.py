@@ -54,7 +54,7 @@ class Deployment:
 
     @property
     def known_hosts(self) -> Path:
-        return self.state / "known_hosts"
+        return self.state / f"{self.name}.known_hosts"
 
     @property
     def ip(self) -> str:
