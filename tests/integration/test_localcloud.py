@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import subprocess
+import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -314,14 +316,18 @@ def process_gone(pid: int) -> bool:
 def test_a_killed_test_session_s_cloud_is_swept_and_a_live_one_kept(cloud, tmp_path):
     finished = subprocess.Popen(["true"])
     finished.wait()
-    home = tmp_path / "killed-session"
-    home.mkdir()
+    # Under a root of its own: the session-start sweeps of concurrent xdist workers look under
+    # pytest's root only, and would otherwise remove this abandoned-looking cloud before the test does.
+    root = Path(tempfile.mkdtemp(prefix="sweep-test-"))
+    home = root / "killed-session"
+    home.mkdir(parents=True)
     (home / OWNER_FILE).write_text(str(finished.pid))  # its pytest is gone, as after a SIGKILL
     other = start_cloud(home, private_range())
     try:
         daemon = int((home / "localcloud.pid").read_text())
         instance = launch(other, tmp_path)
-        sweep_abandoned_clouds(all_runs_temp_root(tmp_path))
+        sweep_abandoned_clouds(root)
+        sweep_abandoned_clouds(all_runs_temp_root(tmp_path))  # as every session does at its start: keeps ours
         wait_for(lambda: process_gone(daemon), 10, "the abandoned cloud's daemon to end")
         assert container_state(other, instance.instance_id) == ""
         namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
@@ -331,3 +337,4 @@ def test_a_killed_test_session_s_cloud_is_swept_and_a_live_one_kept(cloud, tmp_p
         assert cloud.client("ec2").describe_regions()["Regions"]
     finally:
         other.cli("down", check=False)
+        shutil.rmtree(root, ignore_errors=True)
