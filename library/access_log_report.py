@@ -19,8 +19,8 @@ description:
     format) and returns, for the last O(window_minutes) minutes, the number of requests, the status-code
     breakdown, the most requested paths and the most active client addresses, and the last lines of
     the error log.
-  - Counts the page views that were not yet published, using a high-water mark kept in O(state_file):
-    the inode of the access log and the byte offset up to which it was counted. A page view is a
+  - Counts the page views that were not yet published, using a high-water mark kept in O(state_file)
+    (the inode of the access log and the byte offset up to which it was counted). A page view is a
     C(GET) of one of O(page_paths) (query string ignored) answered with a 2xx or 3xx status, from a
     client whose User-Agent contains none of O(ignore_user_agents).
   - Reading never changes the mark. Once the count has been published, run the module again with
