@@ -12,6 +12,7 @@
 - The account's S3 Block Public Access (S3 Control) and the bucket's own are enforced: a
   public bucket policy is refused under BlockPublicPolicy, and anonymous reads that only a
   public policy allows are refused under RestrictPublicBuckets.
+- Anonymous S3 requests are judged by the bucket policy (`s3gate.py`, a layer in front of moto).
 - S3's AccessDenied names the action and the resource, as AWS does for requests of the
   bucket owner's own account.
 """
@@ -173,17 +174,20 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
 
 
 # --- S3 ----------------------------------------------------------------------------------
+def statements(policy: bytes | str | None) -> list[dict[str, Any]]:
+    """A bucket policy's statements (none without a policy)."""
+    if not policy:
+        return []
+    document = json.loads(policy if isinstance(policy, str) else policy.decode())
+    found = document.get("Statement", [])
+    return [found] if isinstance(found, dict) else list(found)
+
+
 def is_public_policy(policy: bytes | str | None) -> bool:
     """Whether a bucket policy grants anything to everyone (Principal "*", no condition)."""
-    if not policy:
-        return False
-    document = json.loads(policy if isinstance(policy, str) else policy.decode())
-    statements = document.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
     return any(
         s.get("Effect") == "Allow" and s.get("Principal") in PUBLIC_PRINCIPALS and not s.get("Condition")
-        for s in statements
+        for s in statements(policy)
     )
 
 
@@ -225,7 +229,8 @@ def _install_public_access_blocks() -> None:
     get_permission = FakeBucket.get_permission
 
     def _get_permission(self: Any, action: str, resource: str) -> Any:
-        result = get_permission(self, action, resource)
+        # moto asks the policy for "s3:HeadObject", an action IAM does not have: HEAD needs s3:GetObject.
+        result = get_permission(self, "s3:GetObject" if action == "s3:HeadObject" else action, resource)
         if (
             result == PermissionResult.PERMITTED
             and is_public_policy(self.policy)

@@ -48,6 +48,7 @@ def main() -> int:
     from .metrics import MetricsPublisher
     from .origin import Origin, OriginServer
     from .runtime import Cloud
+    from .s3gate import AnonymousS3Gate
 
     cloud = Cloud(settings, log)
     orphans = cloud.sweep()
@@ -57,7 +58,7 @@ def main() -> int:
     awsrules.install(settings, cloud.terminated_at)
     iam.install(settings)
 
-    app = DomainDispatcherApplication(create_backend_app)
+    app = AnonymousS3Gate(DomainDispatcherApplication(create_backend_app), log)
     api = make_server(settings.host, settings.port, app, threaded=True)
     origin = OriginServer(settings.host, settings.origin_port, Origin(settings.origin_dir), log)
     origin.start()

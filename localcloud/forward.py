@@ -2,8 +2,10 @@
 
 Each forwarder listens on the instance's public IP (a 127.x address) and port, asks the
 instance's security groups whether the client may connect, as EC2 does, and then connects
-to the same port on the instance's own loopback inside its namespace. It counts the bytes
-both ways: those are the instance's NetworkIn and NetworkOut.
+to the same port on the instance's private address inside its namespace, as EC2 delivers a
+public address's traffic to the instance's interface: a service that listens on the
+instance's loopback only (127.0.0.1) does not answer from outside. It counts the bytes both
+ways: those are the instance's NetworkIn and NetworkOut.
 """
 
 from __future__ import annotations
@@ -51,13 +53,14 @@ def ingress_allowed(groups: list[Any], client_ip: str, port: int) -> bool:
 
 
 class Forwarder:
-    """Listens on (public_ip, port) and relays allowed connections into the namespace."""
+    """Listens on (public_ip, port) and relays allowed connections to (private_ip, port) in the namespace."""
 
     def __init__(
         self,
         public_ip: str,
         port: int,
         namespace: str,
+        private_ip: str,
         get_groups: Callable[[], list[Any]],
         counters: Counters,
         log: Callable[[str], None],
@@ -65,6 +68,7 @@ class Forwarder:
         self.public_ip = public_ip
         self.port = port
         self.namespace = namespace
+        self.private_ip = private_ip
         self.get_groups = get_groups
         self.counters = counters
         self.log = log
@@ -99,7 +103,7 @@ class Forwarder:
         try:
             upstream = netns.socket_in(self.namespace)
             upstream.settimeout(5)
-            upstream.connect(("127.0.0.1", self.port))
+            upstream.connect((self.private_ip, self.port))
             upstream.settimeout(None)
         except OSError as exc:
             self.log(f"{self.public_ip}:{self.port}: nothing answers inside the instance ({exc})")

@@ -78,7 +78,13 @@ class InstanceBody:
             return
         for port in PUBLIC_PORTS:
             fwd = Forwarder(
-                public_ip, port, self.name, lambda: list(self.instance.security_groups), self.counters, self.cloud.log
+                public_ip,
+                port,
+                self.name,
+                self.instance.private_ip,
+                lambda: list(self.instance.security_groups),
+                self.counters,
+                self.cloud.log,
             )
             fwd.start()
             self.forwarders.append(fwd)

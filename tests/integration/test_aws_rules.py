@@ -156,12 +156,43 @@ def test_the_local_cloud_enforces_block_public_access(cloud):
         s3.delete_bucket(Bucket=bucket)
 
 
-def urlopen_status(url: str) -> int:
+def test_anonymous_callers_get_only_what_the_bucket_policy_grants(cloud):
+    s3 = cloud.client("s3")
+    bucket = f"anon-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    for key in ("public/a.txt", "private/b.txt"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"hello")
+    base = f"{cloud.endpoint}/{bucket}"
+    try:
+        assert urlopen_status(f"{base}/public/a.txt") == 403, "no policy: nothing is public"
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                           "Resource": f"arn:aws:s3:::{bucket}/public/*"}],
+        }))  # fmt: skip
+        assert urlopen_status(f"{base}/public/a.txt") == 200
+        assert urlopen_status(f"{base}/public/a.txt", method="HEAD") == 200
+        assert urlopen_status(f"{base}/private/b.txt") == 403
+        assert urlopen_status(f"{base}/public/a.txt?tagging") == 403
+        assert urlopen_status(base) == 403, "listing the bucket is not granted"
+        assert urlopen_status(f"{base}/public/new.txt", method="PUT", data=b"x") == 403
+        assert urlopen_status(f"{base}/public/a.txt", method="DELETE") == 403
+        assert urlopen_status(f"{base}?policy", method="DELETE") == 403
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])
+        assert keys == ["private/b.txt", "public/a.txt"]
+        assert s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    finally:
+        for key in ("public/a.txt", "private/b.txt"):
+            s3.delete_object(Bucket=bucket, Key=key)
+        s3.delete_bucket(Bucket=bucket)
+
+
+def urlopen_status(url: str, method: str = "GET", data: bytes | None = None) -> int:
     import urllib.error
     import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=10) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code

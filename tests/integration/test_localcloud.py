@@ -160,6 +160,29 @@ def test_security_group_decides_who_connects(cloud, tmp_path):
     cloud.client("ec2").terminate_instances(InstanceIds=[instance.instance_id])
 
 
+def test_only_what_listens_on_the_instance_interface_answers_outside(booted):
+    """EC2 delivers a public address's traffic to the instance's interface: a service bound to
+    the instance's loopback cannot be reached from outside, one on all addresses can."""
+    group = booted.describe()["SecurityGroups"][0]["GroupId"]
+    booted.cloud.client("ec2").authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "127.0.0.1/32"}]}],
+    )
+    url = f"http://{booted.public_ip}:443/"
+    serve = "cd /tmp && sudo setsid -f python3 -m http.server 443 --bind {} >/dev/null 2>&1; sleep 1"
+    try:
+        assert booted.ssh(serve.format("127.0.0.1")).returncode == 0
+        assert booted.ssh("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:443/").stdout == "200"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url, timeout=5)
+        booted.ssh("sudo pkill -f 'http[.]server 443'")
+        assert booted.ssh(serve.format("0.0.0.0")).returncode  # noqa: S104 (inside the instance) == 0
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.status == 200
+    finally:
+        booted.ssh("sudo pkill -f 'http[.]server 443'")
+
+
 def container_state(cloud: LocalCloud, instance_id: str) -> str:
     return " ".join(container["State"] for container in container_records(cloud, instance_id))
 
