@@ -43,7 +43,9 @@ class Case:
     unset: tuple[str, ...] = ()
     existing_key: bool = False  # a key pair <name>-key exists, its private key elsewhere
     hides: tuple[str, ...] = ()  # what the output must never show
-    foreign_bucket: bool = False  # a bucket {bucket} exists, tagged for another deployment
+    # a resource exists before the run: "bucket" {bucket}, "key pair" {key} or "group" {group}, tagged for
+    # another deployment; "untagged group": a group named "<deployment_name>-web" without tags
+    foreign: str = ""
 
 
 CASES = {
@@ -183,9 +185,27 @@ CASES = {
     ),
     "bucket of another deployment": Case(
         ("-e", "deployment_bucket_name={bucket}"),
-        ("deployment_bucket_name", "{bucket}", "is the bucket of the deployment", "would delete it"),
+        ("deployment_bucket_name", "{bucket}", 'is the bucket of the deployment "someone-else"', "would delete it"),
         before_aws=False,
-        foreign_bucket=True,
+        foreign="bucket",
+    ),
+    "key pair of another deployment": Case(
+        ("-e", "deployment_key_name={key}"),
+        ("deployment_key_name", "{key}", 'is the key pair of the deployment "someone-else"', "its private key"),
+        before_aws=False,
+        foreign="key pair",
+    ),
+    "security group of another deployment": Case(
+        ("-e", "deployment_security_group={group}"),
+        ("deployment_security_group", "{group}", 'is the security group of the deployment "someone-else"'),
+        before_aws=False,
+        foreign="group",
+    ),
+    "untagged group with the name deploy gives": Case(
+        (),
+        ("security group", "-web", "is not this deployment's", "take it over", "-e deployment_security_group="),
+        before_aws=False,
+        foreign="untagged group",
     ),
     "wrong endpoint": Case(
         ("-e", "deployment_endpoint_url=http://127.0.0.1:{closed}"),
@@ -267,16 +287,13 @@ def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_p
         "portal": portal,
         "bucket": new_name("taken-"),  # not named after the deployment, which the sweep matches
     }
+    values["key"] = values["group"] = values["bucket"]
     left = dict(NOTHING)
-    if case.foreign_bucket:
-        s3 = cloud.client("s3")
-        s3.create_bucket(Bucket=values["bucket"])
-        tags = [{"Key": "Deployment", "Value": "someone-else"}, {"Key": "ManagedBy", "Value": "ansible-aws-webserver"}]
-        s3.put_bucket_tagging(Bucket=values["bucket"], Tagging={"TagSet": tags})
-        s3.put_object(Bucket=values["bucket"], Key="public/image", Body=b"their image")
+    foreign = make_foreign(cloud, case.foreign, values, name)
     if case.existing_key:
         left["keys"] = [create_key_pair(cloud, f"{name}-key", None)]
 
+    before = foreign()
     started = time.monotonic()
     run = run_playbook(
         cloud,
@@ -299,12 +316,41 @@ def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_p
     assert resources(cloud, name) == left
     assert not list(tmp_path.glob("*.pem"))
     assert "teardown.yml" not in run.output  # nothing to remove, so no teardown advice
-    if case.foreign_bucket:
-        s3 = cloud.client("s3")
-        assert s3.get_object(Bucket=values["bucket"], Key="public/image")["Body"].read() == b"their image"
-        assert s3.get_bucket_tagging(Bucket=values["bucket"])["TagSet"][0]["Value"] == "someone-else"
+    assert foreign() == before, "the resource that was there is changed"
     for secret in case.hides:
         assert secret not in run.output, f"{secret!r} shown in:\n{run.output[-3000:]}"
+
+
+THEIRS = [{"Key": "Deployment", "Value": "someone-else"}, {"Key": "ManagedBy", "Value": "ansible-aws-webserver"}]
+
+
+def make_foreign(cloud, kind: str, values: dict[str, str], name: str):
+    """Make the resource a case finds already there; returns what reads its state (tags, rules, image)."""
+    ec2, s3 = cloud.client("ec2"), cloud.client("s3")
+    if kind == "bucket":
+        s3.create_bucket(Bucket=values["bucket"])
+        s3.put_bucket_tagging(Bucket=values["bucket"], Tagging={"TagSet": THEIRS})
+        s3.put_object(Bucket=values["bucket"], Key="public/image", Body=b"their image")
+        return lambda: (
+            s3.get_object(Bucket=values["bucket"], Key="public/image")["Body"].read(),
+            s3.get_bucket_tagging(Bucket=values["bucket"])["TagSet"],
+        )
+    if kind == "key pair":
+        tags = [{"ResourceType": "key-pair", "Tags": THEIRS}]
+        ec2.create_key_pair(KeyName=values["key"], KeyType="ed25519", TagSpecifications=tags)
+        return lambda: ec2.describe_key_pairs(KeyNames=[values["key"]])["KeyPairs"]
+    if kind in ("group", "untagged group"):
+        group = values["group"] if kind == "group" else f"{name}-web"
+        tags = [{"ResourceType": "security-group", "Tags": THEIRS}] if kind == "group" else []
+        group_id = ec2.create_security_group(GroupName=group, Description="theirs", TagSpecifications=tags)["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=group_id,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+            ],
+        )
+        return lambda: ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    return lambda: None
 
 
 def test_the_catalogue_is_long_enough():

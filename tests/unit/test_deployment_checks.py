@@ -352,3 +352,25 @@ def test_every_broken_rule_is_reported_at_once():
         "deployment_idle_minutes",
         "deployment_alarm_email",
     ]
+
+
+@pytest.mark.parametrize(
+    ("tags", "derived", "says"),
+    [
+        (None, True, ""),  # nothing there: deploy creates it
+        ({"Deployment": "web"}, True, ""),  # this deployment's own
+        ([{"Key": "Deployment", "Value": "web"}], False, ""),  # AWS's tag list, this deployment's
+        ({}, False, ""),  # the user's own, given to be used as it is
+        ({"Deployment": "shop"}, False, 'is the security group of the deployment "shop"'),
+        ([{"Key": "Deployment", "Value": "shop"}], True, 'of the deployment "shop"'),
+        ({}, True, "is not this deployment's (it has no Deployment tag)"),
+        ({"Name": "web-web"}, True, "-e deployment_security_group=web-web to use it as it is"),
+    ],
+)
+def test_a_resource_of_another_deployment_or_of_nobody_is_refused(tags, derived, says):
+    found = checks.deployment_owner_problem(
+        tags, "web", "security group", "deployment_security_group", "web-web", "web-web", derived=derived
+    )
+    assert (says in found) if says else found == ""
+    if says:
+        assert "Nothing was created" in found

@@ -356,6 +356,53 @@ def deployment_problem(value, setting: str) -> str:
     return CHECKS[setting]("" if value is None else str(value))
 
 
+# What taking another deployment's resource would do, by kind of resource.
+TAKEOVER = {
+    "bucket": "using it would overwrite that deployment's image, and a teardown of either would delete it for both",
+    "key pair": (
+        "a teardown of that deployment deletes it and its private key, and this deployment's instance could "
+        "no longer be reached"
+    ),
+    "security group": (
+        "its rules would be shared by both deployments, and a teardown of that deployment would delete it "
+        "(or be blocked by this deployment's instance)"
+    ),
+}
+
+
+def _tag_dict(tags) -> dict:
+    if isinstance(tags, dict):
+        return tags
+    return {t.get("Key", t.get("key")): t.get("Value", t.get("value")) for t in tags or [] if isinstance(t, dict)}
+
+
+def deployment_owner_problem(
+    tags, deployment_name: str, kind: str, setting: str, value: str, default: str, derived: bool = False
+) -> str:
+    """Why an existing resource cannot be this deployment's ('' when it can), as a whole message.
+
+    tags: the resource's tags (a dict or AWS's Key/Value list); None when the resource does not exist.
+    A resource tagged for another deployment is refused, naming its owner. A resource with the name
+    deploy derives (derived=True) must carry this deployment's tag: deploy would otherwise take it over.
+    """
+    if tags is None:
+        return ""
+    owner = _tag_dict(tags).get("Deployment") or ""
+    if owner == deployment_name or not (owner or derived):
+        return ""
+    if owner:
+        return (
+            f"{setting}={shown(value)} is the {kind} of the deployment {shown(owner)} (its Deployment tag): "
+            f"{TAKEOVER[kind]}. Nothing was created. Choose another, or leave {setting} empty to get {shown(default)}."
+        )
+    return (
+        f"The {kind} {shown(value)} already exists and is not this deployment's (it has no Deployment tag): "
+        f"deploy would take it over, and a teardown of {shown(deployment_name)} would delete it. Nothing was created. "
+        f"Delete or rename it if it is left over, give it with -e {setting}={value} to use it as it is, "
+        "or choose another deployment_name."
+    )
+
+
 def _allows(permission: dict, port: int, network: ipaddress.IPv4Network) -> bool:
     protocol = str(permission.get("ip_protocol", ""))
     if protocol not in ("tcp", "6", "-1"):
@@ -611,6 +658,7 @@ class FilterModule:
             "deployment_problem": deployment_problem,
             "deployment_settings_problems": deployment_settings_problems,
             "deployment_missing_ports": deployment_missing_ports,
+            "deployment_owner_problem": deployment_owner_problem,
             "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
             "deployment_launch_advice": deployment_launch_advice,
