@@ -384,6 +384,8 @@ def a_gone(cloud, pair) -> dict:
     for body in (b"one", b"two", b"three"):
         s3.put_object(Bucket=a.summary["Bucket"], Key="notes.txt", Body=body)
     s3.delete_object(Bucket=a.summary["Bucket"], Key="notes.txt")
+    # The bucket's tags removed (by hand, or by another tool): the tags deploy gave its image still say whose it is.
+    s3.delete_bucket_tagging(Bucket=a.summary["Bucket"])
     # Dashboards named like the deployments, as monitoring may add: only a's may go.
     cloudwatch = cloud.client("cloudwatch")
     for d in (a, b):
