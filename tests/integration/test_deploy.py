@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -122,6 +125,86 @@ def test_a_changed_image_is_uploaded_once_and_shown(cloud, deployment):
         cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}", "--tags", "image"
     )
     assert again.returncode == 0 and again.changed == 0, again.recap
+
+
+class _FaultyOrigin(BaseHTTPRequestHandler):
+    """An image origin that fails mid-body: /cut.jpg announces the whole image and closes after half,
+    /cut-unsized.jpg sends all but the end marker with no length, /trickle.jpg sends a byte every 0.2 s."""
+
+    image = b""
+
+    def log_message(self, *_args):
+        pass
+
+    def do_HEAD(self):
+        self._headers(with_length=self.path != "/cut-unsized.jpg")
+
+    def _headers(self, with_length: bool):
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        if with_length:
+            self.send_header("Content-Length", str(len(self.image)))
+        self.end_headers()
+
+    def do_GET(self):
+        self._headers(with_length=self.path != "/cut-unsized.jpg")
+        try:
+            if self.path == "/cut.jpg":
+                self.wfile.write(self.image[: len(self.image) // 2])
+            elif self.path == "/cut-unsized.jpg":
+                self.wfile.write(self.image[:-2])  # without FF D9, the JPEG's end
+            else:
+                for i in range(len(self.image)):
+                    self.wfile.write(self.image[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.2)
+        except OSError:
+            pass  # the client gave up
+        self.close_connection = True
+
+
+@pytest.fixture(scope="module")
+def faulty_origin(cloud):
+    with urllib.request.urlopen(f"http://127.0.0.1:{cloud.env['LOCALCLOUD_ORIGIN_PORT']}/image.jpg") as response:
+        _FaultyOrigin.image = response.read()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FaultyOrigin)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/cut.jpg", "the connection closed after"),
+        ("/cut-unsized.jpg", "without its end marker"),
+        ("/trickle.jpg", "took longer than 3 s"),
+    ],
+    ids=["cut-with-length", "cut-without-length", "trickle"],
+)
+def test_an_image_cut_short_or_trickling_never_replaces_the_good_one(cloud, deployment, faulty_origin, path, says):
+    bucket = summary_value(deployment["first"].output, "Bucket")
+    s3 = cloud.client("s3")
+    good = s3.get_object(Bucket=bucket, Key="public/image")
+    good_body = good["Body"].read()
+    assert good_body.endswith(b"\xff\xd9")
+    started = time.monotonic()
+    run = playbook(
+        cloud, "deploy", deployment["state"],
+        "-e", f"deployment_name={deployment['name']}",
+        "-e", f"deployment_image_url={faulty_origin}{path}",
+        "-e", "deployment_image_timeout=3",
+        "--tags", "image",
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert run.returncode != 0, run.output[-3000:]
+    assert says in " ".join(run.output.split()), run.output[-3000:]
+    now = s3.get_object(Bucket=bucket, Key="public/image")
+    assert (now["ETag"], now["Body"].read()) == (good["ETag"], good_body)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["public/image"]
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    assert took < 60, f"took {took:.0f} s"
 
 
 def test_bucket_policy_exposes_only_the_public_prefix(cloud, deployment):
