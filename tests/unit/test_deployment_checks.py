@@ -250,6 +250,7 @@ def test_the_filters_are_registered():
     assert set(checks.FilterModule().filters()) == {
         "deployment_problem",
         "deployment_missing_ports",
+        "deployment_owner_problem",
         "deployment_allows_port",
         "deployment_aws_advice",
         "deployment_launch_advice",
