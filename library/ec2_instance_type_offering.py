@@ -77,56 +77,16 @@ free_tier_eligible:
   sample: false
 """
 
-try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
-    from botocore.exceptions import BotoCoreError, ClientError
-except ImportError:
-    pass
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible.module_utils.deployment_aws import instance_type_offering
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-
-def describe_type(module, client, instance_type):
-    """The type's description, or None when AWS does not know it."""
-    try:
-        types = client.describe_instance_types(InstanceTypes=[instance_type], aws_retry=True)["InstanceTypes"]
-    except is_boto3_error_code(["InvalidInstanceType", "InvalidInstanceType.NotFound", "InvalidParameterValue"]):
-        return None
-    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Unable to describe the instance type {instance_type}")
-    return types[0] if types else None
-
-
-def offering_zones(module, client, instance_type):
-    """The availability zones of the client's region that offer the type."""
-    try:
-        paginator = client.get_paginator("describe_instance_type_offerings")
-        result = paginator.paginate(
-            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}]
-        ).build_full_result()
-    except (ClientError, BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Unable to list the offerings of the instance type {instance_type}")
-    zones = [offer["Location"] for offer in result.get("InstanceTypeOfferings", [])]
-    return sorted(set(zones))
 
 
 def main():
     argument_spec = {"instance_type": {"type": "str", "required": True}}
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
-    instance_type = module.params["instance_type"]
-
-    described = describe_type(module, client, instance_type)
-    zones = offering_zones(module, client, instance_type) if described else []
-    module.exit_json(
-        changed=False,
-        exists=described is not None,
-        offered=bool(zones),
-        availability_zones=zones,
-        architectures=(described or {}).get("ProcessorInfo", {}).get("SupportedArchitectures", []),
-        free_tier_eligible=bool((described or {}).get("FreeTierEligible", False)),
-    )
+    module.exit_json(changed=False, **instance_type_offering(module, client, module.params["instance_type"]))
 
 
 if __name__ == "__main__":

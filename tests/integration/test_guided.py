@@ -92,7 +92,12 @@ def test_tags_image_and_page_refresh_only_the_image_and_the_page(cloud, reused):
     assert run.returncode == 0, run.output[-5000:]
     assert run.changed == 1, run.recap  # the image upload; the page's text is the same
     ran = tasks(run.output)
-    for untouched in ("Look the key pair up", "instance is launched", "deployment's security group", "alarm"):
+    for untouched in (
+        "Look for its private key on disk",
+        "instance is launched",
+        "deployment's security group",
+        "alarm",
+    ):
         assert untouched not in ran
     for refreshed in ("Ensure the bucket holds the current image", "Ensure the home page", "Summarise the deployment"):
         assert refreshed in ran
@@ -110,7 +115,7 @@ def test_tags_alarm_restores_only_the_alarm(cloud, reused):
     assert run.changed == 1, run.recap
     ran = tasks(run.output)
     for untouched in (
-        "Look the key pair up",
+        "Look for its private key on disk",
         "instance is launched",
         "Ensure the deployment's security group",
         "Ensure the bucket exists",

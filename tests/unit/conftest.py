@@ -18,6 +18,15 @@ from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
+# Runs a module file as Ansible would, with the project's module_utils (ansible.cfg) importable
+# as ansible.module_utils.<name>: python -c WITH_MODULE_UTILS <module.py> <args.json>.
+WITH_MODULE_UTILS = f"""
+import runpy, sys
+import ansible.module_utils
+ansible.module_utils.__path__.append({str(REPO / "module_utils")!r})
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def free_port() -> int:
@@ -86,7 +95,7 @@ def run_module(moto_endpoint, tmp_path):
         args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
         args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
         proc = subprocess.run(
-            [sys.executable, str(REPO / "library" / f"{module}.py"), str(args_file)],
+            [sys.executable, "-c", WITH_MODULE_UTILS, str(REPO / "library" / f"{module}.py"), str(args_file)],
             capture_output=True,
             text=True,
             env=module_env(),

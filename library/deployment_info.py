@@ -1,0 +1,413 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# Ansible module layout: the documentation strings come before the imports, and the
+# encoding line is kept as in the amazon.aws modules.
+# ruff: noqa: E402, UP009
+
+DOCUMENTATION = r"""
+---
+module: deployment_info
+short_description: Read, in one pass, what AWS holds for a web server deployment
+version_added: 1.1.0
+description:
+  - Answers in one process what deploy.yml and teardown.yml would otherwise ask with a module
+    run each (about a second apiece) - who the credentials belong to, the region's default VPC
+    and its default subnets, the instance type's zones, the key pair, the security group, the
+    bucket and its tags, the account's S3 Block Public Access, the deployment's instances,
+    alarms, alarm topic and dashboard.
+  - Each part is read only when its option asks for it. Things that do not exist are reported
+    empty, not as errors; a refusal of a permission or any other AWS error fails the module with
+    AWS's message (except the account's Block Public Access, which reports that it is unreadable).
+  - The module only reads. It runs the same way in check mode and never reports a change. The
+    amazon.aws modules still make every change; this one tells the playbook whether one is needed.
+author:
+  - Project team
+options:
+  name:
+    description: The deployment's name (its C(Deployment) tag).
+    type: str
+    required: true
+  managed_by:
+    description: The value of the C(ManagedBy) tag the deployment's resources carry.
+    type: str
+    required: true
+  vpc:
+    description: Find the region's default VPC and its default subnets (one per zone).
+    type: bool
+    default: false
+  instance_type:
+    description:
+      - An instance type to look up (C(DescribeInstanceTypes), C(DescribeInstanceTypeOfferings)).
+      - Empty, the type is not looked up.
+    type: str
+    default: ""
+  key_name:
+    description: A key pair to look up by its name; empty, none.
+    type: str
+    default: ""
+  security_group:
+    description:
+      - A security group to look up by id (C(sg-...)) or by name; empty, none.
+      - With O(vpc=true), only in the default VPC (none when the region has no default VPC);
+        without, in any VPC (check its tags to know whose it is).
+    type: str
+    default: ""
+  bucket:
+    description:
+      - The bucket to look up (C(HeadBucket), then its tags).
+      - C(null) or empty, the bucket is the deployment's derived name C(<name>-<account>-<region>).
+    type: str
+  image_key:
+    description:
+      - The object key of the image deploy uploads. When given and the bucket carries no tags, the
+        image's tags are read too (deploy tags both, so they tell whose the bucket is).
+    type: str
+    default: ""
+  account_public_access_block:
+    description: Read the account's S3 Block Public Access settings (S3 Control).
+    type: bool
+    default: false
+  instance_states:
+    description:
+      - Find the deployment's instances (both tags) in these states; empty, none are looked up.
+    type: list
+    elements: str
+    default: []
+  alarm_names:
+    description: CloudWatch alarms to look up by their exact names.
+    type: list
+    elements: str
+    default: []
+  topic_name:
+    description: An SNS topic to look up by its exact name, with its tags; empty, none.
+    type: str
+    default: ""
+  dashboard_name:
+    description: A CloudWatch dashboard to look up by its exact name; empty, none.
+    type: str
+    default: ""
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Find what deploy needs to know before it changes anything.
+  deployment_info:
+    name: webserver
+    managed_by: ansible-aws-webserver
+    vpc: true
+    instance_type: t3.nano
+    key_name: webserver-key
+    security_group: webserver-web
+    account_public_access_block: true
+  register: found
+
+- name: Show the default VPC and whether the key pair exists.
+  ansible.builtin.debug:
+    msg: "{{ found.vpc_id }} {{ found.key_pair | length > 0 }}"
+"""
+
+RETURN = r"""
+account:
+  description: The account the credentials belong to.
+  returned: always
+  type: str
+  sample: "123456789012"
+arn:
+  description: The caller's ARN.
+  returned: always
+  type: str
+  sample: arn:aws:iam::123456789012:user/deployer
+partition:
+  description: The AWS partition, from the caller's ARN.
+  returned: always
+  type: str
+  sample: aws
+vpc_id:
+  description: The default VPC's id; empty when the region has none or O(vpc=false).
+  returned: always
+  type: str
+  sample: vpc-0123456789abcdef0
+subnets:
+  description: The default VPC's default subnets (C(subnet_id), C(availability_zone)), by zone.
+  returned: always
+  type: list
+  elements: dict
+instance_type:
+  description:
+    - C(exists), C(offered), C(availability_zones), C(architectures), C(free_tier_eligible) of O(instance_type).
+  returned: when O(instance_type) is given
+  type: dict
+key_pair:
+  description: The key pair (C(key_name), C(key_pair_id), C(key_type), C(tags)); empty when it does not exist.
+  returned: always
+  type: dict
+security_group:
+  description:
+    - The security group as C(ec2_security_group_info) returns one (snake_case, C(tags) as a dict);
+      empty when it does not exist.
+  returned: always
+  type: dict
+bucket:
+  description:
+    - C(name), C(exists), C(accessible) (false when S3 answers 403 - another account's bucket, or
+      no s3:ListBucket), C(tags) and, when read, C(image_tags).
+  returned: always
+  type: dict
+account_public_access_block:
+  description: C(readable), C(configured), C(public_access_block) (four booleans) and, when unreadable, C(reason).
+  returned: when O(account_public_access_block=true)
+  type: dict
+instances:
+  description:
+    - The deployment's instances in O(instance_states), with the keys C(ec2_instance_info) gives them
+      (C(instance_id), C(state.name), C(public_ip_address), C(security_groups), C(key_name),
+      C(instance_type), C(placement)).
+  returned: always
+  type: list
+  elements: dict
+alarms:
+  description: The names of the alarms of O(alarm_names) that exist.
+  returned: always
+  type: list
+  elements: str
+topic:
+  description: The topic of O(topic_name) (C(arn), C(tags)); empty when it does not exist.
+  returned: always
+  type: dict
+dashboard:
+  description: Whether the dashboard of O(dashboard_name) exists.
+  returned: always
+  type: bool
+"""
+
+try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.deployment_aws import (
+    account_public_access_block,
+    instance_type_offering,
+    status_code,
+    tag_dict,
+)
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+
+class Reader:
+    """One module run's clients and the failure message of each call."""
+
+    def __init__(self, module):
+        self.module = module
+        self._clients = {}
+
+    def client(self, service):
+        if service not in self._clients:
+            self._clients[service] = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+        return self._clients[service]
+
+    def call(self, service, operation, what, **kwargs):
+        try:
+            return getattr(self.client(service), operation)(aws_retry=True, **kwargs)
+        except (ClientError, BotoCoreError) as e:
+            self.module.fail_json_aws(e, msg=f"Unable to {what}")
+
+    def pages(self, service, operation, key, what, **kwargs):
+        try:
+            paginator = self.client(service).get_paginator(operation)
+            return paginator.paginate(**kwargs).build_full_result().get(key, [])
+        except (ClientError, BotoCoreError) as e:
+            self.module.fail_json_aws(e, msg=f"Unable to {what}")
+
+
+def default_vpc(reader):
+    vpcs = reader.call(
+        "ec2", "describe_vpcs", "find the default VPC", Filters=[{"Name": "is-default", "Values": ["true"]}]
+    )
+    if not vpcs["Vpcs"]:
+        return "", []
+    vpc_id = vpcs["Vpcs"][0]["VpcId"]
+    subnets = reader.pages(
+        "ec2", "describe_subnets", "Subnets", "list the default VPC's subnets",
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "default-for-az", "Values": ["true"]}],
+    )  # fmt: skip
+    found = [{"subnet_id": s["SubnetId"], "availability_zone": s["AvailabilityZone"]} for s in subnets]
+    return vpc_id, sorted(found, key=lambda s: s["availability_zone"])
+
+
+def key_pair(reader, name):
+    try:
+        pairs = reader.client("ec2").describe_key_pairs(KeyNames=[name], aws_retry=True)["KeyPairs"]
+    except is_boto3_error_code("InvalidKeyPair.NotFound"):
+        return {}
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        reader.module.fail_json_aws(e, msg=f"Unable to look the key pair {name} up")
+    if not pairs:
+        return {}
+    pair = pairs[0]
+    return {
+        "key_name": pair["KeyName"],
+        "key_pair_id": pair.get("KeyPairId", ""),
+        "key_type": pair.get("KeyType", ""),
+        "tags": tag_dict(pair.get("Tags")),
+    }
+
+
+def security_group(reader, vpc_id, group, name):
+    by = "group-id" if group.startswith("sg-") else "group-name"
+    filters = [{"Name": by, "Values": [group]}] + ([{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else [])
+    groups = reader.pages(
+        "ec2", "describe_security_groups", "SecurityGroups", f"look the security group {group} up", Filters=filters
+    )
+    if not groups:
+        return {}
+    # Names are unique per VPC only: the deployment's own first, when several VPCs have one.
+    groups.sort(key=lambda g: tag_dict(g.get("Tags")).get("Deployment") != name)
+    found = camel_dict_to_snake_dict(groups[0], ignore_list=["Tags"])
+    found["tags"] = tag_dict(found.pop("tags", []))
+    return found
+
+
+def bucket(reader, name, image_key):
+    s3 = reader.client("s3")
+    found = {"name": name, "exists": False, "accessible": False, "tags": {}}
+    try:
+        s3.head_bucket(Bucket=name, aws_retry=True)
+    except (ClientError, BotoCoreError) as e:
+        code = status_code(e)
+        if code == 404:
+            return found
+        if code == 403:
+            return {**found, "exists": True}
+        reader.module.fail_json_aws(e, msg=f"Unable to look the bucket {name} up")
+    found.update(exists=True, accessible=True)
+    try:
+        found["tags"] = tag_dict(s3.get_bucket_tagging(Bucket=name, aws_retry=True)["TagSet"])
+    except is_boto3_error_code("NoSuchTagSet"):
+        pass
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        reader.module.fail_json_aws(e, msg=f"Unable to read the tags of the bucket {name}")
+    if image_key and not found["tags"]:
+        try:
+            tags = s3.get_object_tagging(Bucket=name, Key=image_key, aws_retry=True)["TagSet"]
+            found["image_tags"] = tag_dict(tags)
+        except is_boto3_error_code(["NoSuchKey", "404"]):
+            found["image_tags"] = {}
+        except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+            reader.module.fail_json_aws(e, msg=f"Unable to read the tags of {image_key} in the bucket {name}")
+    return found
+
+
+def instances(reader, name, managed_by, states):
+    reservations = reader.pages(
+        "ec2", "describe_instances", "Reservations", "find the deployment's instances",
+        Filters=[
+            {"Name": "tag:Deployment", "Values": [name]},
+            {"Name": "tag:ManagedBy", "Values": [managed_by]},
+            {"Name": "instance-state-name", "Values": states},
+        ],
+    )  # fmt: skip
+    keep = ("InstanceId", "State", "PublicIpAddress", "SecurityGroups", "KeyName", "InstanceType", "Placement")
+    return [
+        camel_dict_to_snake_dict({key: i[key] for key in keep if key in i})
+        for r in reservations
+        for i in r["Instances"]
+    ]
+
+
+def topic(reader, name):
+    arns = [t["TopicArn"] for t in reader.pages("sns", "list_topics", "Topics", "list the SNS topics")]
+    arn = next((a for a in arns if a.rsplit(":", 1)[-1] == name), "")
+    if not arn:
+        return {}
+    tags = reader.call("sns", "list_tags_for_resource", f"read the tags of the topic {name}", ResourceArn=arn)
+    return {"arn": arn, "tags": tag_dict(tags.get("Tags"))}
+
+
+def dashboard(reader, name):
+    try:
+        reader.client("cloudwatch").get_dashboard(DashboardName=name, aws_retry=True)
+    except is_boto3_error_code(["ResourceNotFound", "ResourceNotFoundException"]):
+        return False
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        reader.module.fail_json_aws(e, msg=f"Unable to look the dashboard {name} up")
+    return True
+
+
+def main():
+    argument_spec = {
+        "name": {"type": "str", "required": True},
+        "managed_by": {"type": "str", "required": True},
+        "vpc": {"type": "bool", "default": False},
+        "instance_type": {"type": "str", "default": ""},
+        "key_name": {"type": "str", "default": ""},
+        "security_group": {"type": "str", "default": ""},
+        "bucket": {"type": "str"},
+        "image_key": {"type": "str", "default": ""},
+        "account_public_access_block": {"type": "bool", "default": False},
+        "instance_states": {"type": "list", "elements": "str", "default": []},
+        "alarm_names": {"type": "list", "elements": "str", "default": []},
+        "topic_name": {"type": "str", "default": ""},
+        "dashboard_name": {"type": "str", "default": ""},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    reader = Reader(module)
+
+    caller = reader.call("sts", "get_caller_identity", "ask STS who the credentials belong to")
+    result = {
+        "changed": False,
+        "account": caller["Account"],
+        "arn": caller["Arn"],
+        "partition": caller["Arn"].split(":")[1],
+        "vpc_id": "",
+        "subnets": [],
+        "key_pair": {},
+        "security_group": {},
+        "instances": [],
+        "alarms": [],
+        "topic": {},
+        "dashboard": False,
+    }
+    if params["vpc"]:
+        result["vpc_id"], result["subnets"] = default_vpc(reader)
+    if params["instance_type"]:
+        result["instance_type"] = instance_type_offering(module, reader.client("ec2"), params["instance_type"])
+    if params["key_name"]:
+        result["key_pair"] = key_pair(reader, params["key_name"])
+    if params["security_group"] and (result["vpc_id"] or not params["vpc"]):
+        result["security_group"] = security_group(reader, result["vpc_id"], params["security_group"], params["name"])
+    bucket_name = params["bucket"] or f"{params['name']}-{result['account']}-{module.region}"
+    result["bucket"] = bucket(reader, bucket_name, params["image_key"])
+    if params["account_public_access_block"]:
+        result["account_public_access_block"] = account_public_access_block(module, result["account"])
+    if params["instance_states"]:
+        result["instances"] = instances(reader, params["name"], params["managed_by"], params["instance_states"])
+    if params["alarm_names"]:
+        alarms = reader.call(
+            "cloudwatch",
+            "describe_alarms",
+            "look the alarms up",
+            AlarmNames=params["alarm_names"],
+            AlarmTypes=["MetricAlarm"],
+        )
+        result["alarms"] = [a["AlarmName"] for a in alarms.get("MetricAlarms", [])]
+    if params["topic_name"]:
+        result["topic"] = topic(reader, params["topic_name"])
+    if params["dashboard_name"]:
+        result["dashboard"] = dashboard(reader, params["dashboard_name"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

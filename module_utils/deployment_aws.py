@@ -1,0 +1,126 @@
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Code the project's AWS modules share (ansible.cfg: module_utils = module_utils).
+
+Modules import it as ``ansible.module_utils.deployment_aws``; Ansible ships it to the module with
+the module itself. Each function reads AWS through a client the module made (with amazon.aws's
+AnsibleAWSModule, so connection options, retries and error reports are the collection's).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
+    from botocore.exceptions import BotoCoreError, ClientError
+except ImportError:
+    pass
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+# S3 Block Public Access: AWS's names and the snake_case names the modules return.
+PUBLIC_ACCESS_SETTINGS = {
+    "BlockPublicAcls": "block_public_acls",
+    "IgnorePublicAcls": "ignore_public_acls",
+    "BlockPublicPolicy": "block_public_policy",
+    "RestrictPublicBuckets": "restrict_public_buckets",
+}
+
+
+def tag_dict(tags):
+    """AWS's [{'Key': k, 'Value': v}] (any letter case) as {k: v}; a dict stays as it is."""
+    if isinstance(tags, dict):
+        return dict(tags)
+    return {t.get("Key", t.get("key")): t.get("Value", t.get("value", "")) for t in tags or []}
+
+
+def status_code(error):
+    """The HTTP status of a botocore ClientError (0 when there is none)."""
+    response = getattr(error, "response", None) or {}
+    return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def access_denied(error):
+    """'Code: message' when the error is a refusal of the permission (HTTP 403), else ''."""
+    if status_code(error) != 403:
+        return ""
+    response = getattr(error, "response", None) or {}
+    # S3 Control's errors can come back with the code one level down (Errors.Error).
+    detail = response.get("Error") or {}
+    if not detail.get("Code"):
+        detail = (response.get("Errors") or {}).get("Error") or detail
+    return f"{detail.get('Code') or 'AccessDenied'}: {detail.get('Message', '')}".strip(": ")
+
+
+# --- EC2 instance types -----------------------------------------------------------------------
+def describe_instance_type(module, ec2, instance_type):
+    """The type's description, or None when AWS does not know it."""
+    try:
+        types = ec2.describe_instance_types(InstanceTypes=[instance_type], aws_retry=True)["InstanceTypes"]
+    except is_boto3_error_code(["InvalidInstanceType", "InvalidInstanceType.NotFound", "InvalidParameterValue"]):
+        return None
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Unable to describe the instance type {instance_type}")
+    return types[0] if types else None
+
+
+def offering_zones(module, ec2, instance_type):
+    """The availability zones of the client's region that offer the type, sorted."""
+    try:
+        paginator = ec2.get_paginator("describe_instance_type_offerings")
+        result = paginator.paginate(
+            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}]
+        ).build_full_result()
+    except (ClientError, BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Unable to list the offerings of the instance type {instance_type}")
+    return sorted({offer["Location"] for offer in result.get("InstanceTypeOfferings", [])})
+
+
+def instance_type_offering(module, ec2, instance_type):
+    """{exists, offered, availability_zones, architectures, free_tier_eligible} of a type in the region."""
+    described = describe_instance_type(module, ec2, instance_type)
+    zones = offering_zones(module, ec2, instance_type) if described else []
+    return {
+        "exists": described is not None,
+        "offered": bool(zones),
+        "availability_zones": zones,
+        "architectures": (described or {}).get("ProcessorInfo", {}).get("SupportedArchitectures", []),
+        "free_tier_eligible": bool((described or {}).get("FreeTierEligible", False)),
+    }
+
+
+# --- S3 Block Public Access of the account ----------------------------------------------------
+def _endpoint_as_given(request, **_kwargs):
+    """S3 Control puts the account ID in front of the endpoint's host name (123456789012.s3-control...).
+    An endpoint given by address (a local cloud, an endpoint by IP) has no such names: ask it as given."""
+    parts = urlsplit(request.url)
+    account, _, host = parts.netloc.partition(".")
+    if account.isdigit() and len(account) == 12 and host:
+        request.url = urlunsplit(parts._replace(netloc=host))
+
+
+def account_public_access_block(module, account_id):
+    """The account's S3 Block Public Access settings: {readable, configured, public_access_block[, reason]}.
+
+    A refusal (HTTP 403: the credentials lack s3:GetAccountPublicAccessBlock) is not an error: the
+    result says the settings could not be read, and why. Other errors fail the module.
+    """
+    client = module.client("s3control")
+    if module.params.get("endpoint_url"):
+        client.meta.events.register("before-sign.s3-control.GetPublicAccessBlock", _endpoint_as_given)
+    get_public_access_block = AWSRetry.jittered_backoff()(client.get_public_access_block)
+    settings = dict.fromkeys(PUBLIC_ACCESS_SETTINGS.values(), False)
+    try:
+        found = get_public_access_block(AccountId=account_id)
+    except is_boto3_error_code("NoSuchPublicAccessBlockConfiguration"):
+        return {"readable": True, "configured": False, "public_access_block": settings}
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        reason = access_denied(e)
+        if not reason:
+            module.fail_json_aws(e, msg="Unable to read the account's S3 Block Public Access settings")
+        return {"readable": False, "configured": False, "public_access_block": settings, "reason": reason}
+    configuration = found.get("PublicAccessBlockConfiguration", {})
+    settings.update({snake: bool(configuration.get(camel, False)) for camel, snake in PUBLIC_ACCESS_SETTINGS.items()})
+    return {"readable": True, "configured": True, "public_access_block": settings}

@@ -1,0 +1,174 @@
+"""library/deployment_info.py against moto's server: one read of what a deployment has in AWS."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import boto3
+import pytest
+
+ACCOUNT = "123456789012"
+MANAGED_BY = "ansible-aws-webserver"
+
+
+def _without_account_prefix(request, **_kwargs):
+    request.url = request.url.replace(f"//{ACCOUNT}.", "//", 1)
+
+
+@pytest.fixture
+def s3control(moto_endpoint):
+    client = boto3.client(
+        "s3control",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    # As the module does: S3 Control's account-ID host prefix cannot resolve on an address.
+    client.meta.events.register("before-sign.s3-control.*", _without_account_prefix)
+    yield client
+    client.delete_public_access_block(AccountId=ACCOUNT)
+
+
+def tags(name: str) -> list[dict[str, str]]:
+    return [{"Key": "Deployment", "Value": name}, {"Key": "ManagedBy", "Value": MANAGED_BY}]
+
+
+@pytest.fixture
+def name() -> str:
+    return f"d{uuid.uuid4().hex[:8]}"
+
+
+def test_nothing_yet_is_reported_empty_with_the_account_and_the_default_vpc(run_module, name):
+    rc, result = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, vpc=True, key_name=f"{name}-key",
+        security_group=f"{name}-web", instance_states=["pending", "running"],
+        alarm_names=[f"{name}-high-cpu"], topic_name=f"{name}-alarms", dashboard_name=name,
+    )  # fmt: skip
+    assert rc == 0, result
+    assert result["changed"] is False
+    assert (result["account"], result["partition"]) == (ACCOUNT, "aws")
+    assert result["vpc_id"].startswith("vpc-")
+    zones = [s["availability_zone"] for s in result["subnets"]]
+    assert zones == sorted(zones) and len(zones) >= 2
+    assert result["key_pair"] == {} and result["security_group"] == {} and result["instances"] == []
+    assert result["bucket"] == {"name": f"{name}-{ACCOUNT}-us-east-1", "exists": False, "accessible": False, "tags": {}}
+    assert (result["alarms"], result["topic"], result["dashboard"]) == ([], {}, False)
+
+
+def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
+    ec2, s3 = moto_client("ec2"), moto_client("s3")
+    ec2.create_key_pair(KeyName=f"{name}-key", TagSpecifications=[{"ResourceType": "key-pair", "Tags": tags(name)}])
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    group = ec2.create_security_group(
+        GroupName=f"{name}-web", Description="web", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags(name)}],
+    )["GroupId"]  # fmt: skip
+    ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    bucket = f"{name}-given"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags(name)})
+    moto_client("sns").create_topic(Name=f"{name}-alarms", Tags=tags(name))
+    moto_client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=json.dumps({"widgets": []}))
+
+    rc, result = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, vpc=True, key_name=f"{name}-key",
+        security_group=group, bucket=bucket, topic_name=f"{name}-alarms", dashboard_name=name,
+    )  # fmt: skip
+    assert rc == 0, result
+    assert result["key_pair"]["key_name"] == f"{name}-key"
+    assert result["key_pair"]["tags"] == {"Deployment": name, "ManagedBy": MANAGED_BY}
+    found = result["security_group"]
+    assert (found["group_id"], found["group_name"], found["tags"]["Deployment"]) == (group, f"{name}-web", name)
+    assert found["ip_permissions"][0]["ip_ranges"][0]["cidr_ip"] == "0.0.0.0/0"
+    assert result["bucket"] == {
+        "name": bucket, "exists": True, "accessible": True, "tags": {"Deployment": name, "ManagedBy": MANAGED_BY},
+    }  # fmt: skip
+    assert result["topic"]["arn"].endswith(f":{name}-alarms") and result["topic"]["tags"]["Deployment"] == name
+    assert result["dashboard"] is True
+
+
+def test_an_untagged_bucket_is_told_apart_by_its_image_tags(run_module, moto_client, name):
+    s3 = moto_client("s3")
+    bucket = f"{name}-{ACCOUNT}-us-east-1"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="public/image", Body=b"x", Tagging=f"Deployment={name}&ManagedBy={MANAGED_BY}")
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, image_key="public/image")
+    assert rc == 0, result
+    assert result["bucket"]["tags"] == {}
+    assert result["bucket"]["image_tags"] == {"Deployment": name, "ManagedBy": MANAGED_BY}
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, image_key="public/other")
+    assert result["bucket"]["image_tags"] == {}
+
+
+def test_a_bucket_name_no_bucket_can_have_is_not_looked_up(run_module, name):
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, bucket="b" * 64)
+    assert rc == 0, result
+    assert result["bucket"]["exists"] is False
+
+
+def test_the_deployment_s_instances_are_found_by_both_tags(run_module, moto_client, name):
+    ec2 = moto_client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ours = ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, TagSpecifications=[{"ResourceType": "instance", "Tags": tags(name)}]
+    )["Instances"][0]["InstanceId"]
+    other = [{"Key": "Deployment", "Value": name}, {"Key": "ManagedBy", "Value": "someone-else"}]
+    ec2.run_instances(
+        ImageId=image, MinCount=1, MaxCount=1, TagSpecifications=[{"ResourceType": "instance", "Tags": other}]
+    )
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, instance_states=["pending", "running"])
+    assert rc == 0, result
+    assert [(i["instance_id"], i["state"]["name"]) for i in result["instances"]] == [(ours, "running")]
+
+
+def test_an_instance_type_is_looked_up_with_its_zones(run_module, name):
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, instance_type="t3.nano")
+    assert rc == 0, result
+    assert result["instance_type"]["exists"] and result["instance_type"]["offered"]
+    assert "x86_64" in result["instance_type"]["architectures"]
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, instance_type="t3.gigantic")
+    assert result["instance_type"] == {
+        "exists": False, "offered": False, "availability_zones": [], "architectures": [], "free_tier_eligible": False,
+    }  # fmt: skip
+
+
+def test_an_account_without_block_public_access_settings_blocks_nothing(run_module, s3control, name):
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, account_public_access_block=True)
+    assert rc == 0, result
+    found = result["account_public_access_block"]
+    assert found["readable"] is True and found["configured"] is False
+    assert set(found["public_access_block"].values()) == {False}
+
+
+def test_the_account_block_public_access_settings_are_reported(run_module, s3control, name):
+    s3control.put_public_access_block(
+        AccountId=ACCOUNT,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    rc, result = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, account_public_access_block=True, check_mode=True
+    )
+    assert rc == 0, result
+    assert result["account_public_access_block"]["configured"] is True
+    assert result["account_public_access_block"]["public_access_block"] == {
+        "block_public_acls": True,
+        "ignore_public_acls": True,
+        "block_public_policy": True,
+        "restrict_public_buckets": False,
+    }
+
+
+def test_an_unreachable_endpoint_fails_with_the_reason(run_module, name):
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, endpoint_url="http://127.0.0.1:9")
+    assert rc != 0 and result["failed"]
+    assert "Unable to ask STS who the credentials belong to" in result["msg"] and "Could not connect" in result["msg"]
