@@ -251,6 +251,7 @@ def test_the_filters_are_registered():
         "deployment_problem",
         "deployment_missing_ports",
         "deployment_owner_problem",
+        "deployment_group_is_current",
         "deployment_allows_port",
         "deployment_aws_advice",
         "deployment_launch_advice",
@@ -375,3 +376,41 @@ def test_a_resource_of_another_deployment_or_of_nobody_is_refused(tags, derived,
     assert (says in found) if says else found == ""
     if says:
         assert "Nothing was created" in found
+
+
+def _group(https: bool = True, ssh: str = "203.0.113.7/32", **changes) -> dict:
+    anyone = [{"cidr_ip": "0.0.0.0/0", "description": checks.WEB_RULE}]
+    web = [
+        {"ip_protocol": "tcp", "from_port": p, "to_port": p, "ip_ranges": anyone}
+        for p in ([80, 443] if https else [80])
+    ]
+    group = {
+        "tags": {"Deployment": "web", "ManagedBy": "m", "Name": "web-web"},
+        "ip_permissions": [
+            {"ip_protocol": "tcp", "from_port": 22, "to_port": 22,
+             "ip_ranges": [{"cidr_ip": ssh, "description": checks.SSH_RULE}]},
+            *web,
+        ],
+        "ip_permissions_egress": [{"ip_protocol": "-1", "ip_ranges": [{"cidr_ip": "0.0.0.0/0"}]}],
+    }  # fmt: skip
+    return {**group, **changes}
+
+
+TAGS = {"Deployment": "web", "ManagedBy": "m", "Name": "web-web"}
+
+
+@pytest.mark.parametrize(
+    ("group", "https", "current"),
+    [
+        (_group(), True, True),
+        (_group(https=False), False, True),
+        ({}, True, False),  # no group yet
+        (_group(https=False), True, False),  # HTTPS turned on: 443 must open
+        (_group(), False, False),  # HTTPS turned off: 443 must close
+        (_group(ssh="198.51.100.1/32"), True, False),  # the operator's address changed
+        (_group(tags={"Deployment": "web", "ManagedBy": "m"}), True, False),  # a tag is missing
+        (_group(ip_permissions_egress=[]), True, False),  # egress removed by hand
+    ],
+)
+def test_a_group_is_current_only_with_exactly_the_rules_and_tags_deploy_gives(group, https, current):
+    assert checks.deployment_group_is_current(group, TAGS, "203.0.113.7/32", https) is current

@@ -403,6 +403,41 @@ def deployment_owner_problem(
     )
 
 
+# The rules deploy gives its security group (tasks/security_group.yml says the same to AWS).
+SSH_RULE = "SSH from the operator only"
+WEB_RULE = "The web page, from anywhere"
+
+
+def deployment_group_is_current(group: dict, tags: dict, ssh_cidr: str, https: bool) -> bool:
+    """Whether the deployment's security group (deployment_info's) already has exactly the rules and
+    tags deploy gives it, so that amazon.aws.ec2_security_group need not run to find nothing to do."""
+    if not group or group.get("tags") != tags:
+        return False
+    wanted = {("tcp", 22, ssh_cidr, SSH_RULE), ("tcp", 80, "0.0.0.0/0", WEB_RULE)}
+    if https:
+        wanted.add(("tcp", 443, "0.0.0.0/0", WEB_RULE))
+    have = set()
+    for permission in group.get("ip_permissions") or []:
+        if permission.get("ipv6_ranges") or permission.get("prefix_list_ids") or permission.get("user_id_group_pairs"):
+            return False
+        if permission.get("from_port") != permission.get("to_port"):
+            return False
+        for block in permission.get("ip_ranges") or []:
+            have.add(
+                (
+                    permission.get("ip_protocol"),
+                    permission.get("from_port"),
+                    block.get("cidr_ip"),
+                    block.get("description"),
+                )
+            )
+    egress = [
+        (p.get("ip_protocol"), [r.get("cidr_ip") for r in p.get("ip_ranges") or []], bool(p.get("ipv6_ranges")))
+        for p in group.get("ip_permissions_egress") or []
+    ]
+    return have == wanted and egress == [("-1", ["0.0.0.0/0"], False)]
+
+
 def _allows(permission: dict, port: int, network: ipaddress.IPv4Network) -> bool:
     protocol = str(permission.get("ip_protocol", ""))
     if protocol not in ("tcp", "6", "-1"):
@@ -659,6 +694,7 @@ class FilterModule:
             "deployment_settings_problems": deployment_settings_problems,
             "deployment_missing_ports": deployment_missing_ports,
             "deployment_owner_problem": deployment_owner_problem,
+            "deployment_group_is_current": deployment_group_is_current,
             "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
             "deployment_launch_advice": deployment_launch_advice,
