@@ -74,18 +74,14 @@ def module_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def run_module(moto_endpoint, tmp_path):
-    """run_module("module", check_mode=False, diff=False, **options) -> (return code, result)."""
+def module_runner(tmp_path: Path, defaults: dict):
+    """A function that runs a module from library/ with `defaults` and its own options added."""
     remote_tmp = tmp_path / "remote_tmp"
-    remote_tmp.mkdir(mode=0o700)
+    remote_tmp.mkdir(mode=0o700, exist_ok=True)
 
     def _run(module: str, /, check_mode: bool = False, diff: bool = False, **options):
         args = {
-            "endpoint_url": moto_endpoint,
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
+            **defaults,
             **options,
             "_ansible_check_mode": check_mode,
             "_ansible_diff": diff,
@@ -110,3 +106,16 @@ def run_module(moto_endpoint, tmp_path):
             pytest.fail(f"{module} printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
     return _run
+
+
+@pytest.fixture
+def run_module(moto_endpoint, tmp_path):
+    """run_module("module", check_mode=False, diff=False, **options) -> (return code, result), against moto."""
+    connection = {"endpoint_url": moto_endpoint, "access_key": "testing", "secret_key": "testing", "region": REGION}
+    return module_runner(tmp_path, connection)
+
+
+@pytest.fixture
+def run_module_plain(tmp_path):
+    """As run_module, for a module that talks to no AWS API (no connection options)."""
+    return module_runner(tmp_path, {})
