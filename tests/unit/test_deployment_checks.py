@@ -252,6 +252,7 @@ def test_the_filters_are_registered():
         "deployment_missing_ports",
         "deployment_owner_problem",
         "deployment_group_is_current",
+        "deployment_pins_host",
         "deployment_allows_port",
         "deployment_aws_advice",
         "deployment_launch_advice",
@@ -414,3 +415,17 @@ TAGS = {"Deployment": "web", "ManagedBy": "m", "Name": "web-web"}
 )
 def test_a_group_is_current_only_with_exactly_the_rules_and_tags_deploy_gives(group, https, current):
     assert checks.deployment_group_is_current(group, TAGS, "203.0.113.7/32", https) is current
+
+
+@pytest.mark.parametrize(
+    ("text", "pinned"),
+    [
+        ("127.42.0.5 ssh-ed25519 AAAAC3Nza\n", True),
+        ("10.0.0.1 ssh-ed25519 AAAA\n127.42.0.5,web ecdsa-sha2-nistp256 AAAA\n", True),
+        ("127.42.0.50 ssh-ed25519 AAAA\n", False),  # another address that starts the same
+        ("# 127.42.0.5 ssh-ed25519 AAAA\n", False),
+        ("", False),
+    ],
+)
+def test_pinned_keys_are_found_by_their_exact_address(text, pinned):
+    assert checks.deployment_pins_host(text, "127.42.0.5") is pinned

@@ -403,6 +403,15 @@ def deployment_owner_problem(
     )
 
 
+def deployment_pins_host(known_hosts: str, host: str) -> bool:
+    """Whether a known_hosts text has a key for host (as written in plain text by the known_hosts module)."""
+    for line in (known_hosts or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and not line.startswith("#") and host in fields[0].split(","):
+            return True
+    return False
+
+
 # The rules deploy gives its security group (tasks/security_group.yml says the same to AWS).
 SSH_RULE = "SSH from the operator only"
 WEB_RULE = "The web page, from anywhere"
@@ -695,6 +704,7 @@ class FilterModule:
             "deployment_missing_ports": deployment_missing_ports,
             "deployment_owner_problem": deployment_owner_problem,
             "deployment_group_is_current": deployment_group_is_current,
+            "deployment_pins_host": deployment_pins_host,
             "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
             "deployment_launch_advice": deployment_launch_advice,
