@@ -167,8 +167,9 @@ account_public_access_block:
 instances:
   description:
     - The deployment's instances in O(instance_states), with the keys C(ec2_instance_info) gives them
-      (C(instance_id), C(state.name), C(public_ip_address), C(security_groups), C(key_name),
-      C(instance_type), C(placement)).
+      (C(instance_id), C(state.name), C(state_reason), C(public_ip_address), C(security_groups), C(key_name),
+      C(instance_type), C(placement), C(launch_time), C(image_id), C(monitoring), C(metadata_options),
+      C(subnet_id), C(tags)).
   returned: always
   type: list
   elements: dict
@@ -308,6 +309,13 @@ def bucket(reader, name, image_key):
     return found
 
 
+# What the playbooks read of an instance, as ec2_instance_info names it (snake_case, tags as a dict).
+INSTANCE_KEYS = (
+    "InstanceId", "State", "StateReason", "PublicIpAddress", "SecurityGroups", "KeyName", "InstanceType",
+    "Placement", "LaunchTime", "ImageId", "Monitoring", "MetadataOptions", "SubnetId",
+)  # fmt: skip
+
+
 def instances(reader, name, managed_by, states):
     reservations = reader.pages(
         "ec2", "describe_instances", "Reservations", "find the deployment's instances",
@@ -317,12 +325,12 @@ def instances(reader, name, managed_by, states):
             {"Name": "instance-state-name", "Values": states},
         ],
     )  # fmt: skip
-    keep = ("InstanceId", "State", "PublicIpAddress", "SecurityGroups", "KeyName", "InstanceType", "Placement")
-    return [
-        camel_dict_to_snake_dict({key: i[key] for key in keep if key in i})
-        for r in reservations
-        for i in r["Instances"]
-    ]
+    found = []
+    for instance in (i for r in reservations for i in r["Instances"]):
+        kept = camel_dict_to_snake_dict({key: instance[key] for key in INSTANCE_KEYS if key in instance})
+        kept["tags"] = tag_dict(instance.get("Tags"))
+        found.append(kept)
+    return found
 
 
 def topic(reader, name):

@@ -253,6 +253,7 @@ def test_the_filters_are_registered():
         "deployment_owner_problem",
         "deployment_group_is_current",
         "deployment_pins_host",
+        "deployment_instance_is_current",
         "deployment_allows_port",
         "deployment_aws_advice",
         "deployment_launch_advice",
@@ -429,3 +430,37 @@ def test_a_group_is_current_only_with_exactly_the_rules_and_tags_deploy_gives(gr
 )
 def test_pinned_keys_are_found_by_their_exact_address(text, pinned):
     assert checks.deployment_pins_host(text, "127.42.0.5") is pinned
+
+
+WANTED = {
+    "instance_type": "t3.nano", "key_name": "web-key", "security_group": "sg-1",
+    "detailed_monitoring": True, "tags": {"Deployment": "web", "ManagedBy": "m"},
+}  # fmt: skip
+
+
+def _instance(**changes) -> dict:
+    instance = {
+        "state": {"name": "running"}, "instance_type": "t3.nano", "key_name": "web-key",
+        "security_groups": [{"group_id": "sg-1", "group_name": "web-web"}], "monitoring": {"state": "enabled"},
+        "metadata_options": {"http_tokens": "required", "http_endpoint": "enabled"},
+        "tags": {"Deployment": "web", "ManagedBy": "m", "Name": "web-web"},
+    }  # fmt: skip
+    return {**instance, **changes}
+
+
+@pytest.mark.parametrize(
+    ("instances", "current"),
+    [
+        ([_instance()], True),
+        ([], False),  # nothing to keep: launch
+        ([_instance(), _instance()], False),  # two: ec2_instance brings it to one
+        ([_instance(state={"name": "stopped"})], False),
+        ([_instance(instance_type="t3.micro")], False),
+        ([_instance(monitoring={"state": "disabled"})], False),
+        ([_instance(metadata_options={"http_tokens": "optional", "http_endpoint": "enabled"})], False),
+        ([_instance(security_groups=[{"group_id": "sg-2"}])], False),
+        ([_instance(tags={"Deployment": "web"})], False),
+    ],
+)
+def test_an_instance_is_current_only_when_running_with_every_setting(instances, current):
+    assert checks.deployment_instance_is_current(instances, WANTED) is current

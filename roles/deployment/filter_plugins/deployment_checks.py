@@ -403,6 +403,26 @@ def deployment_owner_problem(
     )
 
 
+def deployment_instance_is_current(instances: list, wanted: dict) -> bool:
+    """Whether the deployment has exactly one instance, running, with the settings ec2_instance would
+    apply to it (type, key pair, security group, detailed monitoring, IMDSv2 required, tags)."""
+    if len(instances or []) != 1:
+        return False
+    instance = instances[0]
+    metadata = instance.get("metadata_options") or {}
+    tags = instance.get("tags") or {}
+    return (
+        (instance.get("state") or {}).get("name") == "running"
+        and instance.get("instance_type") == wanted["instance_type"]
+        and instance.get("key_name") == wanted["key_name"]
+        and [g.get("group_id") for g in instance.get("security_groups") or []] == [wanted["security_group"]]
+        and ((instance.get("monitoring") or {}).get("state") == "enabled") == wanted["detailed_monitoring"]
+        and metadata.get("http_tokens") == "required"
+        and metadata.get("http_endpoint") == "enabled"
+        and all(tags.get(key) == value for key, value in wanted["tags"].items())
+    )
+
+
 def deployment_pins_host(known_hosts: str, host: str) -> bool:
     """Whether a known_hosts text has a key for host (as written in plain text by the known_hosts module)."""
     for line in (known_hosts or "").splitlines():
@@ -705,6 +725,7 @@ class FilterModule:
             "deployment_owner_problem": deployment_owner_problem,
             "deployment_group_is_current": deployment_group_is_current,
             "deployment_pins_host": deployment_pins_host,
+            "deployment_instance_is_current": deployment_instance_is_current,
             "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
             "deployment_launch_advice": deployment_launch_advice,
