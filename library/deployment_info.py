@@ -67,6 +67,12 @@ options:
         image's tags are read too (deploy tags both, so they tell whose the bucket is).
     type: str
     default: ""
+  bucket_settings:
+    description:
+      - Read the settings deploy gives an existing bucket too (default encryption, public access block,
+        object ownership, policy), so a rerun can tell whether C(amazon.aws.s3_bucket) has anything to change.
+    type: bool
+    default: false
   account_public_access_block:
     description: Read the account's S3 Block Public Access settings (S3 Control).
     type: bool
@@ -157,7 +163,9 @@ security_group:
 bucket:
   description:
     - C(name), C(exists), C(accessible) (false when S3 answers 403 - another account's bucket, or
-      no s3:ListBucket), C(tags) and, when read, C(image_tags).
+      no s3:ListBucket), C(tags) and, when read, C(image_tags) and C(settings) (C(encryption), the
+      algorithms; C(public_access_block), four booleans; C(object_ownership); C(policy), the document;
+      each C(null) when not set).
   returned: always
   type: dict
 account_public_access_block:
@@ -188,6 +196,8 @@ dashboard:
   type: bool
 """
 
+import json
+
 try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
@@ -195,6 +205,7 @@ except ImportError:
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.deployment_aws import (
+    PUBLIC_ACCESS_SETTINGS,
     account_public_access_block,
     instance_type_offering,
     status_code,
@@ -279,7 +290,40 @@ def security_group(reader, vpc_id, group, name):
     return found
 
 
-def bucket(reader, name, image_key):
+# A bucket setting's reader, the error AWS gives when it is not set, and how the answer reads.
+BUCKET_SETTINGS = {
+    "encryption": (
+        "get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError",
+        lambda r: [rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"]
+                   for rule in r["ServerSideEncryptionConfiguration"]["Rules"]],
+    ),
+    "public_access_block": (
+        "get_public_access_block", "NoSuchPublicAccessBlockConfiguration",
+        lambda r: {PUBLIC_ACCESS_SETTINGS[k]: v for k, v in r["PublicAccessBlockConfiguration"].items()},
+    ),
+    "object_ownership": (
+        "get_bucket_ownership_controls", "OwnershipControlsNotFoundError",
+        lambda r: [rule["ObjectOwnership"] for rule in r["OwnershipControls"]["Rules"]],
+    ),
+    "policy": ("get_bucket_policy", "NoSuchBucketPolicy", lambda r: json.loads(r["Policy"])),
+}  # fmt: skip
+
+
+def bucket_settings(reader, name):
+    """The settings deploy gives a bucket, as S3 has them (None for one that is not set)."""
+    s3 = reader.client("s3")
+    found = {}
+    for key, (operation, missing, read) in BUCKET_SETTINGS.items():
+        try:
+            found[key] = read(getattr(s3, operation)(Bucket=name, aws_retry=True))
+        except is_boto3_error_code(missing):
+            found[key] = None
+        except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+            reader.module.fail_json_aws(e, msg=f"Unable to read the {key.replace('_', ' ')} of the bucket {name}")
+    return found
+
+
+def bucket(reader, name, image_key, settings):
     s3 = reader.client("s3")
     found = {"name": name, "exists": False, "accessible": False, "tags": {}}
     try:
@@ -306,6 +350,8 @@ def bucket(reader, name, image_key):
             found["image_tags"] = {}
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
             reader.module.fail_json_aws(e, msg=f"Unable to read the tags of {image_key} in the bucket {name}")
+    if settings:
+        found["settings"] = bucket_settings(reader, name)
     return found
 
 
@@ -362,6 +408,7 @@ def main():
         "security_group": {"type": "str", "default": ""},
         "bucket": {"type": "str"},
         "image_key": {"type": "str", "default": ""},
+        "bucket_settings": {"type": "bool", "default": False},
         "account_public_access_block": {"type": "bool", "default": False},
         "instance_states": {"type": "list", "elements": "str", "default": []},
         "alarm_names": {"type": "list", "elements": "str", "default": []},
@@ -396,7 +443,7 @@ def main():
     if params["security_group"] and (result["vpc_id"] or not params["vpc"]):
         result["security_group"] = security_group(reader, result["vpc_id"], params["security_group"], params["name"])
     bucket_name = params["bucket"] or f"{params['name']}-{result['account']}-{module.region}"
-    result["bucket"] = bucket(reader, bucket_name, params["image_key"])
+    result["bucket"] = bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])
     if params["account_public_access_block"]:
         result["account_public_access_block"] = account_public_access_block(module, result["account"])
     if params["instance_states"]:

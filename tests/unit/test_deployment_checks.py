@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -254,6 +255,7 @@ def test_the_filters_are_registered():
         "deployment_group_is_current",
         "deployment_pins_host",
         "deployment_instance_is_current",
+        "deployment_bucket_is_current",
         "deployment_allows_port",
         "deployment_aws_advice",
         "deployment_launch_advice",
@@ -464,3 +466,31 @@ def _instance(**changes) -> dict:
 )
 def test_an_instance_is_current_only_when_running_with_every_setting(instances, current):
     assert checks.deployment_instance_is_current(instances, WANTED) is current
+
+
+POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}
+
+
+def _bucket(**settings) -> dict:
+    found = {
+        "encryption": ["AES256"], "object_ownership": ["BucketOwnerEnforced"], "policy": POLICY,
+        "public_access_block": {"block_public_acls": True, "ignore_public_acls": True,
+                                "block_public_policy": False, "restrict_public_buckets": False},
+    }  # fmt: skip
+    return {"exists": True, "tags": {"Deployment": "web"}, "settings": {**found, **settings}}
+
+
+@pytest.mark.parametrize(
+    ("bucket", "current"),
+    [
+        (_bucket(), True),
+        ({"exists": False, "tags": {}}, False),
+        (_bucket(policy=None), False),  # the policy was removed
+        (_bucket(encryption=["aws:kms"]), False),
+        (_bucket(object_ownership=["ObjectWriter"]), False),
+        (_bucket(public_access_block=None), False),
+        ({**_bucket(), "tags": {}}, False),
+    ],
+)
+def test_a_bucket_is_current_only_with_every_setting_deploy_gives(bucket, current):
+    assert checks.deployment_bucket_is_current(bucket, {"Deployment": "web"}, json.dumps(POLICY)) is current

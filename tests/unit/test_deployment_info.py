@@ -172,3 +172,44 @@ def test_an_unreachable_endpoint_fails_with_the_reason(run_module, name):
     rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, endpoint_url="http://127.0.0.1:9")
     assert rc != 0 and result["failed"]
     assert "Unable to ask STS who the credentials belong to" in result["msg"] and "Could not connect" in result["msg"]
+
+
+def test_the_bucket_settings_deploy_gives_are_read_back(run_module, moto_client, name):
+    s3 = moto_client("s3")
+    bucket = f"{name}-settings"
+    s3.create_bucket(Bucket=bucket)
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, bucket=bucket, bucket_settings=True)
+    assert rc == 0, result
+    assert result["bucket"]["settings"]["policy"] is None
+    assert result["bucket"]["settings"]["object_ownership"] is None
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/public/*"}
+    ]}  # fmt: skip
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False, "RestrictPublicBuckets": False,
+        },
+    )  # fmt: skip
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, bucket=bucket, bucket_settings=True)
+    assert rc == 0, result
+    assert result["bucket"]["settings"] == {
+        "encryption": ["AES256"],
+        "object_ownership": ["BucketOwnerEnforced"],
+        "policy": policy,
+        "public_access_block": {
+            "block_public_acls": True, "ignore_public_acls": True,
+            "block_public_policy": False, "restrict_public_buckets": False,
+        },
+    }  # fmt: skip

@@ -423,6 +423,31 @@ def deployment_instance_is_current(instances: list, wanted: dict) -> bool:
     )
 
 
+# The bucket settings deploy gives (tasks/bucket.yml says the same to S3).
+BUCKET_SETTINGS = {
+    "encryption": ["AES256"],
+    "object_ownership": ["BucketOwnerEnforced"],
+    "public_access_block": {
+        "block_public_acls": True,
+        "ignore_public_acls": True,
+        "block_public_policy": False,
+        "restrict_public_buckets": False,
+    },
+}
+
+
+def deployment_bucket_is_current(bucket: dict, tags: dict, policy) -> bool:
+    """Whether the bucket (deployment_info's, with its settings) already has the tags, encryption,
+    ownership, public access block and policy (a document, or its JSON text) deploy gives it, so
+    s3_bucket need not run."""
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    settings = (bucket or {}).get("settings")
+    if not bucket.get("exists") or not settings or bucket.get("tags") != tags:
+        return False
+    wanted = {**BUCKET_SETTINGS, "policy": policy}
+    return all(settings.get(key) == value for key, value in wanted.items())
+
+
 def deployment_pins_host(known_hosts: str, host: str) -> bool:
     """Whether a known_hosts text has a key for host (as written in plain text by the known_hosts module)."""
     for line in (known_hosts or "").splitlines():
@@ -726,6 +751,7 @@ class FilterModule:
             "deployment_group_is_current": deployment_group_is_current,
             "deployment_pins_host": deployment_pins_host,
             "deployment_instance_is_current": deployment_instance_is_current,
+            "deployment_bucket_is_current": deployment_bucket_is_current,
             "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
             "deployment_launch_advice": deployment_launch_advice,
