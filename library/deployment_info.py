@@ -186,8 +186,16 @@ alarms:
   returned: always
   type: list
   elements: str
+alarm_configs:
+  description:
+    - The alarms of O(alarm_names) that exist, by name, each with DescribeAlarms' keys (C(Threshold),
+      C(Dimensions), C(AlarmActions)...), to compare with what the playbook wants.
+  returned: always
+  type: dict
 topic:
-  description: The topic of O(topic_name) (C(arn), C(tags)); empty when it does not exist.
+  description:
+    - The topic of O(topic_name) (C(arn), C(tags), C(display_name), C(subscriptions) with C(protocol) and
+      C(endpoint)); empty when it does not exist.
   returned: always
   type: dict
 dashboard:
@@ -379,13 +387,29 @@ def instances(reader, name, managed_by, states):
     return found
 
 
+# What an alarm is made of (DescribeAlarms' names), as cloudwatch_metric_alarm compares it.
+ALARM_KEYS = (
+    "AlarmDescription", "Namespace", "MetricName", "Statistic", "ComparisonOperator", "Threshold", "Unit", "Period",
+    "EvaluationPeriods", "TreatMissingData", "Dimensions", "AlarmActions", "OKActions", "InsufficientDataActions",
+)  # fmt: skip
+
+
 def topic(reader, name):
     arns = [t["TopicArn"] for t in reader.pages("sns", "list_topics", "Topics", "list the SNS topics")]
     arn = next((a for a in arns if a.rsplit(":", 1)[-1] == name), "")
     if not arn:
         return {}
     tags = reader.call("sns", "list_tags_for_resource", f"read the tags of the topic {name}", ResourceArn=arn)
-    return {"arn": arn, "tags": tag_dict(tags.get("Tags"))}
+    attributes = reader.call("sns", "get_topic_attributes", f"read the topic {name}", TopicArn=arn)["Attributes"]
+    subscriptions = reader.pages(
+        "sns", "list_subscriptions_by_topic", "Subscriptions", f"list the subscriptions of {name}", TopicArn=arn
+    )
+    return {
+        "arn": arn,
+        "tags": tag_dict(tags.get("Tags")),
+        "display_name": attributes.get("DisplayName", ""),
+        "subscriptions": [{"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in subscriptions],
+    }
 
 
 def dashboard(reader, name):
@@ -431,6 +455,7 @@ def main():
         "security_group": {},
         "instances": [],
         "alarms": [],
+        "alarm_configs": {},
         "topic": {},
         "dashboard": False,
     }
@@ -457,6 +482,9 @@ def main():
             AlarmTypes=["MetricAlarm"],
         )
         result["alarms"] = [a["AlarmName"] for a in alarms.get("MetricAlarms", [])]
+        result["alarm_configs"] = {
+            a["AlarmName"]: {key: a.get(key) for key in ALARM_KEYS} for a in alarms.get("MetricAlarms", [])
+        }
     if params["topic_name"]:
         result["topic"] = topic(reader, params["topic_name"])
     if params["dashboard_name"]:

@@ -256,6 +256,9 @@ def test_the_filters_are_registered():
         "deployment_pins_host",
         "deployment_instance_is_current",
         "deployment_bucket_is_current",
+        "deployment_alarm_specs",
+        "deployment_alarms_to_change",
+        "deployment_topic_is_current",
         "deployment_allows_port",
         "deployment_aws_advice",
         "deployment_launch_advice",
@@ -494,3 +497,70 @@ def _bucket(**settings) -> dict:
 )
 def test_a_bucket_is_current_only_with_every_setting_deploy_gives(bucket, current):
     assert checks.deployment_bucket_is_current(bucket, {"Deployment": "web"}, json.dumps(POLICY)) is current
+
+
+ALARM_SETTINGS = {
+    "name": "web", "region": "us-east-1", "partition": "aws", "instance_id": "i-1", "topic_arn": "arn:t",
+    "idle_enabled": True, "idle_threshold": 2.0, "idle_minutes": 60,
+    "high_cpu_enabled": True, "high_cpu_threshold": 80.0, "high_cpu_minutes": 10, "high_cpu_actions": ["notify"],
+}  # fmt: skip
+
+
+def _as_aws(spec: dict) -> dict:
+    """What DescribeAlarms answers for an alarm made from the spec."""
+    return checks._alarm_as_set(spec)
+
+
+def test_the_alarm_specs_follow_the_settings():
+    idle, high = checks.deployment_alarm_specs(ALARM_SETTINGS)
+    assert (idle["name"], idle["evaluation_periods"], idle["alarm_actions"]) == (
+        "web-idle-terminate",
+        12,
+        ["arn:aws:automate:us-east-1:ec2:terminate"],
+    )
+    assert (high["alarm_actions"], high["ok_actions"], high["evaluation_periods"]) == (["arn:t"], ["arn:t"], 2)
+    reboot_only = checks.deployment_alarm_specs({**ALARM_SETTINGS, "high_cpu_actions": ["reboot"]})[1]
+    assert (reboot_only["alarm_actions"], reboot_only["ok_actions"]) == (["arn:aws:automate:us-east-1:ec2:reboot"], [])
+    off = checks.deployment_alarm_specs({**ALARM_SETTINGS, "idle_enabled": False})[0]
+    assert off["state"] == "absent"
+
+
+@pytest.mark.parametrize(
+    ("change", "names"),
+    [
+        ({}, []),  # as AWS has them: nothing to do
+        ({"idle_threshold": 3.0}, ["web-idle-terminate"]),
+        ({"instance_id": "i-2"}, ["web-idle-terminate", "web-high-cpu"]),  # a new instance
+        ({"high_cpu_actions": ["notify", "reboot"]}, ["web-high-cpu"]),
+        ({"idle_enabled": False}, ["web-idle-terminate"]),  # to delete
+    ],
+)
+def test_only_the_alarms_that_differ_are_changed(change, names):
+    found = {spec["name"]: _as_aws(spec) for spec in checks.deployment_alarm_specs(ALARM_SETTINGS)}
+    specs = checks.deployment_alarm_specs({**ALARM_SETTINGS, **change})
+    assert [spec["name"] for spec in checks.deployment_alarms_to_change(specs, found)] == names
+    assert [s["name"] for s in checks.deployment_alarms_to_change(specs, {})] == [
+        s["name"] for s in specs if s["state"] == "present"
+    ]
+
+
+TOPIC = {"arn": "a", "display_name": "web alarms", "tags": {"D": "w"}, "subscriptions": []}
+
+
+@pytest.mark.parametrize(
+    ("topic", "wanted", "email", "current"),
+    [
+        ({}, False, "", True),
+        (TOPIC, True, "", True),
+        (TOPIC, False, "", False),
+        ({}, True, "", False),
+        (TOPIC, True, "a@b.example", False),
+        (
+            {"arn": "a", "display_name": "web alarms", "tags": {"D": "w"},
+             "subscriptions": [{"protocol": "email", "endpoint": "a@b.example"}]},
+            True, "a@b.example", True,
+        ),
+    ],
+)  # fmt: skip
+def test_the_topic_is_current_when_sns_topic_would_change_nothing(topic, wanted, email, current):
+    assert checks.deployment_topic_is_current(topic, wanted, "web alarms", {"D": "w"}, email) is current

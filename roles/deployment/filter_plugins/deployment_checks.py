@@ -448,6 +448,92 @@ def deployment_bucket_is_current(bucket: dict, tags: dict, policy) -> bool:
     return all(settings.get(key) == value for key, value in wanted.items())
 
 
+def deployment_alarm_specs(settings: dict) -> list[dict]:
+    """The deployment's two CPU alarms, as cloudwatch_metric_alarm's options (state absent when off).
+
+    settings: name, region, partition, instance_id, topic_arn and the deployment_idle_* and
+    deployment_high_cpu_* values. Both alarms average CPUUtilization over 5-minute periods.
+    """
+    name, automate = settings["name"], f"arn:{settings['partition']}:automate:{settings['region']}:ec2:"
+    actions = settings["high_cpu_actions"]
+    notify = bool(settings["high_cpu_enabled"]) and "notify" in actions
+    topic = [settings["topic_arn"]] if notify else []
+    common = {
+        "namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "unit": "Percent",
+        "period": 300, "treat_missing_data": "missing", "dimensions": {"InstanceId": settings["instance_id"]},
+    }  # fmt: skip
+    idle, high = settings["idle_threshold"], settings["high_cpu_threshold"]
+    return [
+        {
+            **common,
+            "name": f"{name}-idle-terminate",
+            "state": "present" if settings["idle_enabled"] else "absent",
+            "description": (
+                f"Terminates {name}'s instance when its average CPU stays below {idle}% "
+                f"for {settings['idle_minutes']} minutes."
+            ),
+            "comparison": "LessThanThreshold",
+            "threshold": float(idle),
+            "evaluation_periods": int(settings["idle_minutes"]) // 5,
+            "alarm_actions": [automate + "terminate"],
+            "ok_actions": [],
+        },
+        {
+            **common,
+            "name": f"{name}-high-cpu",
+            "state": "present" if settings["high_cpu_enabled"] else "absent",
+            "description": (
+                f"{name}'s instance used more than {high}% CPU on average for {settings['high_cpu_minutes']} minutes. "
+                f"Actions: {', '.join(actions)}."
+            ),
+            "comparison": "GreaterThanThreshold",
+            "threshold": float(high),
+            "evaluation_periods": int(settings["high_cpu_minutes"]) // 5,
+            "alarm_actions": topic + ([automate + "reboot"] if "reboot" in actions else []),
+            "ok_actions": topic,
+        },
+    ]
+
+
+def _alarm_as_set(spec: dict) -> dict:
+    """A spec in the shape DescribeAlarms answers (the keys cloudwatch_metric_alarm compares)."""
+    return {
+        "AlarmDescription": spec["description"], "Namespace": spec["namespace"], "MetricName": spec["metric_name"],
+        "Statistic": spec["statistic"], "ComparisonOperator": spec["comparison"], "Threshold": spec["threshold"],
+        "Unit": spec["unit"], "Period": spec["period"], "EvaluationPeriods": spec["evaluation_periods"],
+        "TreatMissingData": spec["treat_missing_data"],
+        "Dimensions": [{"Name": k, "Value": v} for k, v in spec["dimensions"].items()],
+        "AlarmActions": spec["alarm_actions"], "OKActions": spec["ok_actions"], "InsufficientDataActions": [],
+    }  # fmt: skip
+
+
+def deployment_alarms_to_change(specs: list, found: dict) -> list:
+    """The specs whose alarm AWS does not already hold as they say (found: deployment_info's alarm_configs)."""
+    changes = []
+    for spec in specs:
+        existing = (found or {}).get(spec["name"])
+        if spec["state"] == "absent":
+            if existing:
+                changes.append(spec)
+            continue
+        wanted = _alarm_as_set(spec)
+        if not existing or any(existing.get(key) != value for key, value in wanted.items()):
+            changes.append(spec)
+    return changes
+
+
+def deployment_topic_is_current(topic: dict, wanted: bool, display_name: str, tags: dict, email: str) -> bool:
+    """Whether the alarm topic (deployment_info's) is as sns_topic would leave it: absent when not
+    wanted; else with its display name, tags and, when given, the e-mail subscription."""
+    if not wanted:
+        return not topic
+    if not topic or topic.get("display_name") != display_name or topic.get("tags") != tags:
+        return False
+    return not email or any(
+        s.get("protocol") == "email" and s.get("endpoint") == email for s in topic.get("subscriptions") or []
+    )
+
+
 def deployment_pins_host(known_hosts: str, host: str) -> bool:
     """Whether a known_hosts text has a key for host (as written in plain text by the known_hosts module)."""
     for line in (known_hosts or "").splitlines():
@@ -752,6 +838,9 @@ class FilterModule:
             "deployment_pins_host": deployment_pins_host,
             "deployment_instance_is_current": deployment_instance_is_current,
             "deployment_bucket_is_current": deployment_bucket_is_current,
+            "deployment_alarm_specs": deployment_alarm_specs,
+            "deployment_alarms_to_change": deployment_alarms_to_change,
+            "deployment_topic_is_current": deployment_topic_is_current,
             "deployment_allows_port": deployment_allows_port,
             "deployment_aws_advice": deployment_aws_advice,
             "deployment_launch_advice": deployment_launch_advice,
