@@ -56,6 +56,10 @@ options:
         without, in any VPC (check its tags to know whose it is).
     type: str
     default: ""
+  security_group_users:
+    description: Also list the instances (in any state but terminated) that use the security group, as C(users).
+    type: bool
+    default: false
   bucket:
     description:
       - The bucket to look up (C(HeadBucket), then its tags).
@@ -283,7 +287,10 @@ def key_pair(reader, name):
     }
 
 
-def security_group(reader, vpc_id, group, name):
+NOT_TERMINATED = ["pending", "running", "shutting-down", "stopping", "stopped"]
+
+
+def security_group(reader, vpc_id, group, name, users):
     by = "group-id" if group.startswith("sg-") else "group-name"
     filters = [{"Name": by, "Values": [group]}] + ([{"Name": "vpc-id", "Values": [vpc_id]}] if vpc_id else [])
     groups = reader.pages(
@@ -295,6 +302,15 @@ def security_group(reader, vpc_id, group, name):
     groups.sort(key=lambda g: tag_dict(g.get("Tags")).get("Deployment") != name)
     found = camel_dict_to_snake_dict(groups[0], ignore_list=["Tags"])
     found["tags"] = tag_dict(found.pop("tags", []))
+    if users:
+        reservations = reader.pages(
+            "ec2", "describe_instances", "Reservations", f"find the instances that use {group}",
+            Filters=[
+                {"Name": "instance.group-id", "Values": [found["group_id"]]},
+                {"Name": "instance-state-name", "Values": NOT_TERMINATED},
+            ],
+        )  # fmt: skip
+        found["users"] = [i["InstanceId"] for r in reservations for i in r["Instances"]]
     return found
 
 
@@ -430,6 +446,7 @@ def main():
         "instance_type": {"type": "str", "default": ""},
         "key_name": {"type": "str", "default": ""},
         "security_group": {"type": "str", "default": ""},
+        "security_group_users": {"type": "bool", "default": False},
         "bucket": {"type": "str"},
         "image_key": {"type": "str", "default": ""},
         "bucket_settings": {"type": "bool", "default": False},
@@ -466,7 +483,9 @@ def main():
     if params["key_name"]:
         result["key_pair"] = key_pair(reader, params["key_name"])
     if params["security_group"] and (result["vpc_id"] or not params["vpc"]):
-        result["security_group"] = security_group(reader, result["vpc_id"], params["security_group"], params["name"])
+        result["security_group"] = security_group(
+            reader, result["vpc_id"], params["security_group"], params["name"], params["security_group_users"]
+        )
     bucket_name = params["bucket"] or f"{params['name']}-{result['account']}-{module.region}"
     result["bucket"] = bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])
     if params["account_public_access_block"]:

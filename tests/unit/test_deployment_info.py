@@ -213,3 +213,15 @@ def test_the_bucket_settings_deploy_gives_are_read_back(run_module, moto_client,
             "block_public_policy": False, "restrict_public_buckets": False,
         },
     }  # fmt: skip
+
+
+def test_the_instances_that_use_the_group_are_listed(run_module, moto_client, name):
+    ec2 = moto_client("ec2")
+    group = ec2.create_security_group(GroupName=f"{name}-web", Description="web")["GroupId"]
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    user = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SecurityGroupIds=[group])["Instances"][0]
+    rc, result = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, security_group=f"{name}-web", security_group_users=True
+    )
+    assert rc == 0, result
+    assert result["security_group"]["users"] == [user["InstanceId"]]
