@@ -124,7 +124,7 @@ def test_tags_alarm_restores_only_the_alarm(cloud, reused):
         "Summarise the deployment",
     ):
         assert untouched not in ran
-    assert "Ensure the alarm acts when average CPU crosses" in ran
+    assert "Ensure each alarm acts when average CPU crosses" in ran
     (found,) = cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
     instance_id = resources(cloud, reused["name"])["instances"][0]
     assert found["Dimensions"] == [{"Name": "InstanceId", "Value": instance_id}]
