@@ -22,7 +22,9 @@ description:
     keys as C(known_hosts) lines for the instance's public address.
   - Pinning these keys before the first SSH connection means the first connection is already
     verified, instead of trusting whatever answers on first use.
-  - The module only reads. It runs the same way in check mode and never reports a change.
+  - With O(path), it also pins the keys in that known_hosts file (the host's earlier lines replaced,
+    other hosts' kept), in the same run; it reports a change when the file changes, and supports
+    check mode and diff. Without O(path) it only reads and never reports a change.
 author:
   - Project team
 options:
@@ -42,6 +44,12 @@ options:
       - On AWS the console output can take a few minutes to appear after launch.
     type: int
     default: 120
+  path:
+    description:
+      - A known_hosts file to pin the keys in (created with mode 0600, its folder with 0700, when
+        missing). Nothing is written when no key was found.
+      - Empty, the keys are only returned.
+    type: path
   key_types:
     description:
       - Key types to return, in order of preference.
@@ -81,6 +89,10 @@ known_hosts:
   type: list
   elements: str
   sample: ["203.0.113.10 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL..."]
+path:
+  description: The known_hosts file the keys were pinned in.
+  returned: when O(path) is given
+  type: str
 waited:
   description: Seconds spent waiting for the console output.
   returned: always
@@ -89,7 +101,9 @@ waited:
 """
 
 import base64
+import os
 import re
+import tempfile
 import time
 
 try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
@@ -131,11 +145,37 @@ def console_output(module, client, instance_id):
         return output
 
 
+def pin(module, path, host, lines):
+    """Write lines into the known_hosts file at path in place of the host's earlier ones; whether it changed."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            before = handle.read()
+    except FileNotFoundError:
+        before = ""
+    kept = [
+        line
+        for line in before.splitlines()
+        if line.startswith("#") or not line.split() or host not in line.split()[0].split(",")
+    ]
+    after = "\n".join(kept + lines) + "\n"
+    changed = after != before
+    if changed and not module.check_mode:
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".known_hosts.")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(after)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    return changed, {"before": before, "after": after, "before_header": path, "after_header": path}
+
+
 def main():
     argument_spec = {
         "instance_id": {"type": "str", "required": True},
         "host": {"type": "str", "required": True},
         "timeout": {"type": "int", "default": 120},
+        "path": {"type": "path"},
         "key_types": {"type": "list", "elements": "str", "default": ["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"]},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -149,7 +189,14 @@ def main():
         time.sleep(2)
     host = module.params["host"]
     lines = [f"{host} {kind} {keys[kind]}" for kind in module.params["key_types"] if kind in keys]
-    module.exit_json(changed=False, found=bool(lines), known_hosts=lines, waited=round(time.monotonic() - started, 1))
+    waited = round(time.monotonic() - started, 1)
+    result = {"changed": False, "found": bool(lines), "known_hosts": lines, "waited": waited}
+    if module.params["path"] and lines:
+        result["changed"], diff = pin(module, module.params["path"], host, lines)
+        result["path"] = module.params["path"]
+        if module._diff:
+            result["diff"] = diff
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

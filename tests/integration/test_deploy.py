@@ -92,8 +92,11 @@ def test_host_keys_are_pinned_from_the_console_before_the_first_login(deployment
     public_ip = deployment["page"].split("/")[2]
     pinned = (deployment["state"] / f"{deployment['name']}.known_hosts").read_text().splitlines()
     assert any(line.startswith(f"{public_ip} ssh-ed25519 ") for line in pinned)
-    assert (
-        "StrictHostKeyChecking=yes" in deployment["first"].output or "Pin the host keys" in deployment["first"].output
+    # Read from the console and written by the provisioning play, before the web server play's first login.
+    pinning = deployment["first"].output.split("TASK [deployment : Read the instance's SSH host keys")[1][:600]
+    assert "changed: [localhost]" in pinning, pinning
+    assert deployment["first"].output.index("Read the instance's SSH host keys") < deployment["first"].output.index(
+        "TASK [webserver : Wait for the instance to answer SSH"
     )
 
 

@@ -51,3 +51,26 @@ def test_unknown_instance_fails_clearly(run_module):
     rc, result = run_module("ec2_host_keys", instance_id="i-0123456789abcdef0", host="h", timeout=1)
     assert rc != 0 and result["failed"]
     assert "i-0123456789abcdef0" in result["msg"]
+
+
+def test_the_keys_are_pinned_in_place_of_the_host_s_earlier_ones(run_module, instance_id, monkeypatch, tmp_path):
+    monkeypatch.setattr(general, "SAMPLE_CONSOLE_OUTPUT", CONSOLE)
+    path = tmp_path / "keys" / "web.known_hosts"
+    path.parent.mkdir()
+    path.write_text("203.0.113.10 ssh-ed25519 AAAAold\n198.51.100.1 ssh-ed25519 AAAAother\n")
+    args = {"instance_id": instance_id, "host": "203.0.113.10", "timeout": 5, "path": str(path)}
+    rc, result = run_module("ec2_host_keys", check_mode=True, diff=True, **args)
+    assert rc == 0 and result["changed"] is True, result
+    assert "AAAAold" in path.read_text()  # check mode wrote nothing
+    assert f"203.0.113.10 ssh-ed25519 {ED25519}" in result["diff"]["after"]
+    rc, result = run_module("ec2_host_keys", **args)
+    assert rc == 0 and result["changed"] is True, result
+    lines = path.read_text().splitlines()
+    assert lines == [
+        "198.51.100.1 ssh-ed25519 AAAAother",
+        f"203.0.113.10 ssh-ed25519 {ED25519}",
+        f"203.0.113.10 ecdsa-sha2-nistp256 {ECDSA}",
+    ]
+    assert path.stat().st_mode & 0o777 == 0o600
+    rc, result = run_module("ec2_host_keys", **args)
+    assert rc == 0 and result["changed"] is False, result

@@ -535,7 +535,7 @@ def deployment_topic_is_current(topic: dict, wanted: bool, display_name: str, ta
 
 
 def deployment_pins_host(known_hosts: str, host: str) -> bool:
-    """Whether a known_hosts text has a key for host (as written in plain text by the known_hosts module)."""
+    """Whether a known_hosts text has a key for host (as ec2_host_keys writes it, in plain text)."""
     for line in (known_hosts or "").splitlines():
         fields = line.split()
         if len(fields) >= 3 and not line.startswith("#") and host in fields[0].split(","):
