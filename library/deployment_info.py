@@ -167,7 +167,8 @@ security_group:
 bucket:
   description:
     - C(name), C(exists), C(accessible) (false when S3 answers 403 - another account's bucket, or
-      no s3:ListBucket), C(tags) and, when read, C(image_tags) and C(settings) (C(encryption), the
+      no s3:ListBucket), C(tags); for a bucket without tags C(other_objects) (up to three keys other
+      than O(image_key)) and C(image_tags); when asked, C(settings) (C(encryption), the
       algorithms; C(public_access_block), four booleans; C(object_ownership); C(policy), the document;
       each C(null) when not set).
   returned: always
@@ -366,6 +367,10 @@ def bucket(reader, name, image_key, settings):
         pass
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
         reader.module.fail_json_aws(e, msg=f"Unable to read the tags of the bucket {name}")
+    if not found["tags"]:
+        # An untagged bucket deploy would adopt: what is in it besides the deployment's image.
+        listed = reader.call("s3", "list_objects_v2", f"list the objects of the bucket {name}", Bucket=name, MaxKeys=4)
+        found["other_objects"] = [o["Key"] for o in listed.get("Contents", []) if o["Key"] != image_key][:3]
     if image_key and not found["tags"]:
         try:
             tags = s3.get_object_tagging(Bucket=name, Key=image_key, aws_retry=True)["TagSet"]

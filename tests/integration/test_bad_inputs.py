@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from botocore.exceptions import ClientError
 from guided import NOTHING, create_key_pair, new_name, resources, run_playbook
 
 from conftest import free_port
@@ -201,6 +202,12 @@ CASES = {
         before_aws=False,
         foreign="group",
     ),
+    "untagged bucket holding other data": Case(
+        ("-e", "deployment_bucket_name={bucket}"),
+        ("deployment_bucket_name", "{bucket}", "holds other objects (data/keep.txt)", "teardown would delete it"),
+        before_aws=False,
+        foreign="untagged bucket",
+    ),
     "untagged group with the name deploy gives": Case(
         (),
         ("security group", "-web", "is not this deployment's", "take it over", "-e deployment_security_group="),
@@ -324,6 +331,13 @@ def test_bad_input_fails_fast_naming_it_and_creates_nothing(cloud, portal, tmp_p
 THEIRS = [{"Key": "Deployment", "Value": "someone-else"}, {"Key": "ManagedBy", "Value": "ansible-aws-webserver"}]
 
 
+def bucket_tags(s3, bucket: str) -> list[dict[str, str]]:
+    try:
+        return s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+    except ClientError:
+        return []  # NoSuchTagSet
+
+
 def make_foreign(cloud, kind: str, values: dict[str, str], name: str):
     """Make the resource a case finds already there; returns what reads its state (tags, rules, image)."""
     ec2, s3 = cloud.client("ec2"), cloud.client("s3")
@@ -334,6 +348,14 @@ def make_foreign(cloud, kind: str, values: dict[str, str], name: str):
         return lambda: (
             s3.get_object(Bucket=values["bucket"], Key="public/image")["Body"].read(),
             s3.get_bucket_tagging(Bucket=values["bucket"])["TagSet"],
+        )
+    if kind == "untagged bucket":
+        s3.create_bucket(Bucket=values["bucket"])
+        s3.put_object(Bucket=values["bucket"], Key="data/keep.txt", Body=b"theirs")
+        return lambda: (
+            s3.get_object(Bucket=values["bucket"], Key="data/keep.txt")["Body"].read(),
+            [o["Key"] for o in s3.list_objects_v2(Bucket=values["bucket"])["Contents"]],
+            bucket_tags(s3, values["bucket"]),
         )
     if kind == "key pair":
         tags = [{"ResourceType": "key-pair", "Tags": THEIRS}]

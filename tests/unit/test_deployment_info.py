@@ -225,3 +225,16 @@ def test_the_instances_that_use_the_group_are_listed(run_module, moto_client, na
     )
     assert rc == 0, result
     assert result["security_group"]["users"] == [user["InstanceId"]]
+
+
+def test_an_untagged_bucket_says_what_else_it_holds(run_module, moto_client, name):
+    s3 = moto_client("s3")
+    bucket = f"{name}-mine"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="public/image", Body=b"x")
+    look = {"name": name, "managed_by": MANAGED_BY, "bucket": bucket, "image_key": "public/image"}
+    rc, result = run_module("deployment_info", **look)
+    assert rc == 0 and result["bucket"]["other_objects"] == [], result
+    s3.put_object(Bucket=bucket, Key="data/keep.txt", Body=b"theirs")
+    rc, result = run_module("deployment_info", **look)
+    assert result["bucket"]["other_objects"] == ["data/keep.txt"]
