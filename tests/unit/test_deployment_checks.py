@@ -252,6 +252,7 @@ def test_the_filters_are_registered():
         "deployment_problem",
         "deployment_missing_ports",
         "deployment_owner_problem",
+        "deployment_tagged_for",
         "deployment_group_is_current",
         "deployment_pins_host",
         "deployment_instance_is_current",
@@ -564,3 +565,19 @@ TOPIC = {"arn": "a", "display_name": "web alarms", "tags": {"D": "w"}, "subscrip
 )  # fmt: skip
 def test_the_topic_is_current_when_sns_topic_would_change_nothing(topic, wanted, email, current):
     assert checks.deployment_topic_is_current(topic, wanted, "web alarms", {"D": "w"}, email) is current
+
+
+@pytest.mark.parametrize(
+    ("tags", "ours"),
+    [
+        ({"Deployment": "web", "ManagedBy": "m"}, True),
+        ([{"Key": "Deployment", "Value": "web"}, {"Key": "ManagedBy", "Value": "m"}], True),
+        ({"Deployment": "web"}, False),  # a tag missing
+        ({"Deployment": "shop", "ManagedBy": "m"}, False),
+        ({"Deployment": "web", "ManagedBy": "other-tool"}, False),
+        ({}, False),
+        (None, False),
+    ],
+)
+def test_only_both_of_the_deployment_s_tags_make_a_resource_its_own(tags, ours):
+    assert checks.deployment_tagged_for(tags, "web", "m") is ours

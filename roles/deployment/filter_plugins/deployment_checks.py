@@ -376,6 +376,13 @@ def _tag_dict(tags) -> dict:
     return {t.get("Key", t.get("key")): t.get("Value", t.get("value")) for t in tags or [] if isinstance(t, dict)}
 
 
+def deployment_tagged_for(tags, deployment_name: str, managed_by: str) -> bool:
+    """Whether tags (a dict or AWS's Key/Value list; None for nothing) carry both of the deployment's:
+    Deployment=<name> and ManagedBy=<the project>. What teardown may delete carries both."""
+    found = _tag_dict(tags)
+    return found.get("Deployment") == deployment_name and found.get("ManagedBy") == managed_by
+
+
 def deployment_owner_problem(
     tags, deployment_name: str, kind: str, setting: str, value: str, default: str, derived: bool = False
 ) -> str:
@@ -834,6 +841,7 @@ class FilterModule:
             "deployment_settings_problems": deployment_settings_problems,
             "deployment_missing_ports": deployment_missing_ports,
             "deployment_owner_problem": deployment_owner_problem,
+            "deployment_tagged_for": deployment_tagged_for,
             "deployment_group_is_current": deployment_group_is_current,
             "deployment_pins_host": deployment_pins_host,
             "deployment_instance_is_current": deployment_instance_is_current,
