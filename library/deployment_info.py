@@ -186,14 +186,9 @@ instances:
   returned: always
   type: list
   elements: dict
-alarms:
-  description: The names of the alarms of O(alarm_names) that exist.
-  returned: always
-  type: list
-  elements: str
 alarm_configs:
   description:
-    - The alarms of O(alarm_names) that exist, by name, each with DescribeAlarms' keys (C(Threshold),
+    - The alarms of O(alarm_names) that exist (its keys are their names), each with DescribeAlarms' keys (C(Threshold),
       C(Dimensions), C(AlarmActions)...), to compare with what the playbook wants.
   returned: always
   type: dict
@@ -476,7 +471,6 @@ def main():
         "key_pair": {},
         "security_group": {},
         "instances": [],
-        "alarms": [],
         "alarm_configs": {},
         "topic": {},
         "dashboard": False,
@@ -505,7 +499,6 @@ def main():
             AlarmNames=params["alarm_names"],
             AlarmTypes=["MetricAlarm"],
         )
-        result["alarms"] = [a["AlarmName"] for a in alarms.get("MetricAlarms", [])]
         result["alarm_configs"] = {
             a["AlarmName"]: {key: a.get(key) for key in ALARM_KEYS} for a in alarms.get("MetricAlarms", [])
         }

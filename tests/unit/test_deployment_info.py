@@ -54,7 +54,7 @@ def test_nothing_yet_is_reported_empty_with_the_account_and_the_default_vpc(run_
     assert zones == sorted(zones) and len(zones) >= 2
     assert result["key_pair"] == {} and result["security_group"] == {} and result["instances"] == []
     assert result["bucket"] == {"name": f"{name}-{ACCOUNT}-us-east-1", "exists": False, "accessible": False, "tags": {}}
-    assert (result["alarms"], result["topic"], result["dashboard"]) == ([], {}, False)
+    assert (result["alarm_configs"], result["topic"], result["dashboard"]) == ({}, {}, False)
 
 
 def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
