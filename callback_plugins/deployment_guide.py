@@ -17,6 +17,10 @@ description:
     check mode, never the extra variables (they may hold credentials).
   - When a task of any playbook fails because AWS refused the credentials a permission (C(not authorized
     to perform) in the error), it names the permission at the end and points to the project's IAM policy.
+  - Makes every Ctrl-C count. ansible-core loses one that lands while it starts a worker process (its
+    KeyboardInterrupt is raised inside a fork handler, where Python ignores exceptions) and the run goes on,
+    while a second Ctrl-C then kills it without a word. This plugin notes each Ctrl-C and, when the run is
+    still going at the start of the next task, interrupts it there, with a line in place of Python's traceback.
   - Enabled in the project's C(ansible.cfg) (C(callbacks_enabled)).
 requirements:
   - enable in configuration
@@ -25,6 +29,9 @@ requirements:
 import atexit
 import os
 import re
+import signal
+import sys
+import threading
 from pathlib import Path
 
 from ansible import constants as C  # noqa: N812 - Ansible's own convention
@@ -73,6 +80,7 @@ class CallbackModule(CallbackBase):
         self._failing = False  # the last result was a failure (a rescue's explanation follows its cause)
         self._started: dict[str, str] = {}
         self._refused: list[str] = []
+        self._interrupt_pending = False  # a Ctrl-C arrived; cleared when it is known to have stopped the run
 
     # Where the run is.
 
@@ -80,6 +88,7 @@ class CallbackModule(CallbackBase):
         self._playbook = Path(playbook._file_name).name
         self._active = self._playbook in PLAYBOOKS
         atexit.register(self._at_exit)
+        self._watch_interrupts()
         options = context.CLIARGS
         tags = ",".join(options.get("tags") or ()) or "all"
         self._log(
@@ -95,6 +104,7 @@ class CallbackModule(CallbackBase):
         self._region = str(extra.get("deployment_region", "") or "")
 
     def v2_playbook_on_task_start(self, task, is_conditional):
+        self._honour_lost_interrupt()
         # A resource counts from the moment its task starts: an interrupt may land mid-call.
         self._task = task.get_name().strip()
         resource = _resource(task.action or "")
@@ -131,6 +141,41 @@ class CallbackModule(CallbackBase):
         if not self._failing:
             self._failed_task = result._task.get_name().strip()
         self._failing = True
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self.v2_playbook_on_task_start(task, False)
+
+    # Ctrl-C.
+
+    def _watch_interrupts(self):
+        """Wrap ansible-core's SIGINT handler (it tells the workers, then raises KeyboardInterrupt)."""
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler) or threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_interrupt(signum, frame):
+            self._interrupt_pending = True
+            handler(signum, frame)
+
+        signal.signal(signal.SIGINT, on_interrupt)
+        previous_hook = sys.unraisablehook
+
+        def on_unraisable(unraisable):
+            # The lost interrupt: a line for the user instead of Python's traceback. Written to stderr
+            # directly: this runs inside the worker start, which holds the display's lock.
+            if isinstance(unraisable.exc_value, KeyboardInterrupt) and self._interrupt_pending:
+                sys.stderr.write("Ctrl-C noted: the run stops when the next task starts.\n")
+                return
+            previous_hook(unraisable)
+
+        sys.unraisablehook = on_unraisable
+
+    def _honour_lost_interrupt(self):
+        # Task starts are dispatched in the main thread, where a KeyboardInterrupt ends the run as
+        # ansible-core's own does (its CLI reports it; the at-exit guide follows).
+        if self._interrupt_pending and threading.current_thread() is threading.main_thread():
+            self._interrupt_pending = False
+            raise KeyboardInterrupt
 
     # How it ends.
 

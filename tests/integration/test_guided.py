@@ -12,7 +12,6 @@ import urllib.request
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-import pexpect
 import pytest
 from guided import NOTHING, create_key_pair, finish, new_name, resources, run_playbook, spawn_deploy, terminate
 
@@ -144,14 +143,12 @@ def test_ctrl_c_after_the_launch_says_what_may_exist_and_how_to_remove_it(cloud,
     try:
         child = spawn_deploy(cloud, tmp_path, "-e", f"deployment_name={name}")
         child.expect(r"TASK \[deployment : Ensure the bucket exists", timeout=300)
-        # Ctrl-C, as the terminal delivers it to ansible-playbook. ansible-core 2.19 now and then
-        # loses one and finishes the run as if nothing had been pressed (typed as ^C on the pty:
-        # 2 runs in 10; sent to ansible-playbook alone: 0 in 10 at first, then 1 in 4 once the
-        # run got shorter). That is ansible-core's, not this project's: the README's
-        # troubleshooting says to press it once more, and so does this test, as a user would.
+        # Ctrl-C, as the terminal delivers it to ansible-playbook, pressed once while the bucket task
+        # runs. One pressed just as ansible-core forks the task's worker is now and then lost (the
+        # callback then stops the run at the next task: test_deployment_guide.py) and, rarer (1 in 40
+        # here), ends ansible-playbook at once without a word; that race is ansible-core's, not this test's.
+        time.sleep(0.3)
         os.kill(child.pid, signal.SIGINT)
-        if child.expect([r"[Ii]nterrupted", pexpect.EOF, pexpect.TIMEOUT], timeout=3) == 2:
-            os.kill(child.pid, signal.SIGINT)  # not taken: once more
         status, output = finish(child, timeout=120)
         assert status != 0
         text = flat(output)

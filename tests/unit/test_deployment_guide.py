@@ -1,0 +1,71 @@
+"""The deployment_guide callback's Ctrl-C handling: an interrupt ansible-core loses still stops the run."""
+
+from __future__ import annotations
+
+import importlib.util
+import signal
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+PLUGIN = Path(__file__).resolve().parents[2] / "callback_plugins" / "deployment_guide.py"
+spec = importlib.util.spec_from_file_location("deployment_guide", PLUGIN)
+guide = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(guide)
+
+
+def ansible_core_handler(signum, frame):
+    """What ansible-core's TaskQueueManager installs: back to the default, then KeyboardInterrupt."""
+    signal.signal(signum, signal.SIG_DFL)
+    raise KeyboardInterrupt
+
+
+@pytest.fixture
+def start(tmp_path):
+    """start() -> the callback after the start of a deploy.yml run (called in the test: pytest sets its
+    own unraisable hook around each phase)."""
+    before = signal.getsignal(signal.SIGINT), sys.unraisablehook
+    plugins = []
+
+    def _start():
+        signal.signal(signal.SIGINT, ansible_core_handler)
+        plugin = guide.CallbackModule()
+        plugin._log = lambda message: None  # no log file here
+        plugin.v2_playbook_on_start(SimpleNamespace(_file_name=str(tmp_path / "deploy.yml")))
+        plugins.append(plugin)
+        return plugin
+
+    yield _start
+    for plugin in plugins:
+        guide.atexit.unregister(plugin._at_exit)
+    signal.signal(signal.SIGINT, before[0])
+    sys.unraisablehook = before[1]
+
+
+class RaisesInDel:
+    """Where Python ignores an exception, like the at-fork handler ansible-core's worker start runs."""
+
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)
+
+
+def task(name="Ensure the bucket exists"):
+    return SimpleNamespace(get_name=lambda: name, action="amazon.aws.s3_bucket")
+
+
+def test_a_ctrl_c_lost_where_python_ignores_exceptions_stops_the_run_at_the_next_task(start, capsys):
+    callback = start()
+    RaisesInDel()  # the KeyboardInterrupt is lost: the run would go on as if nothing was pressed
+    assert capsys.readouterr().err == "Ctrl-C noted: the run stops when the next task starts.\n"
+    with pytest.raises(KeyboardInterrupt):
+        callback.v2_playbook_on_task_start(task(), False)
+    callback.v2_playbook_on_task_start(task("the next one"), False)  # once only
+
+
+def test_without_a_ctrl_c_tasks_start_as_usual(start):
+    callback = start()
+    callback.v2_playbook_on_task_start(task(), False)
+    assert callback._started == {"the S3 bucket": "Ensure the bucket exists"}
+    assert signal.getsignal(signal.SIGINT) is not ansible_core_handler  # watched, still ansible-core's behind it
