@@ -47,36 +47,11 @@ options:
         type: float
         required: true
       unit:
-        description: Unit of the value.
+        description:
+          - Unit of the value, one of CloudWatch's units (C(Unit) of a MetricDatum in the CloudWatch API
+            reference), for example C(Count), C(Percent), C(Milliseconds), C(Bytes), C(Bytes/Second).
+          - Another value is refused, with the list of units.
         type: str
-        choices:
-          - Seconds
-          - Microseconds
-          - Milliseconds
-          - Bytes
-          - Kilobytes
-          - Megabytes
-          - Gigabytes
-          - Terabytes
-          - Bits
-          - Kilobits
-          - Megabits
-          - Gigabits
-          - Terabits
-          - Percent
-          - Count
-          - Bytes/Second
-          - Kilobytes/Second
-          - Megabytes/Second
-          - Gigabytes/Second
-          - Terabytes/Second
-          - Bits/Second
-          - Kilobits/Second
-          - Megabits/Second
-          - Gigabits/Second
-          - Terabits/Second
-          - Count/Second
-          - None
         default: None
       dimensions:
         description:
@@ -191,38 +166,9 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible.module_utils.deployment_aws import unit_problem
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-UNITS = [
-    "Seconds",
-    "Microseconds",
-    "Milliseconds",
-    "Bytes",
-    "Kilobytes",
-    "Megabytes",
-    "Gigabytes",
-    "Terabytes",
-    "Bits",
-    "Kilobits",
-    "Megabits",
-    "Gigabits",
-    "Terabits",
-    "Percent",
-    "Count",
-    "Bytes/Second",
-    "Kilobytes/Second",
-    "Megabytes/Second",
-    "Gigabytes/Second",
-    "Terabytes/Second",
-    "Bits/Second",
-    "Kilobits/Second",
-    "Megabits/Second",
-    "Gigabits/Second",
-    "Terabits/Second",
-    "Count/Second",
-    "None",
-]
 
 # PutMetricData takes at most 1000 datapoints per call; a datapoint at most 30 dimensions.
 MAX_DATAPOINTS_PER_CALL = 1000
@@ -276,6 +222,9 @@ def normalise(params, now):
             raise MetricPutError(f"metric_data[{index}].dimensions: names and values must not be empty ({empty})")
         timestamp = parse_timestamp(point["timestamp"], index) if point.get("timestamp") else now
         unit = point.get("unit") or "None"
+        problem = unit_problem(f"metric_data[{index}].unit", unit)
+        if problem:
+            raise MetricPutError(problem)
         datum = {
             "MetricName": name,
             "Value": value,
@@ -322,7 +271,7 @@ def argument_spec():
             "options": {
                 "metric_name": {"type": "str", "required": True},
                 "value": {"type": "float", "required": True},
-                "unit": {"type": "str", "choices": UNITS, "default": "None"},
+                "unit": {"type": "str", "default": "None"},
                 "dimensions": {"type": "dict", "default": {}},
                 "timestamp": {"type": "str"},
                 "storage_resolution": {"type": "int", "choices": [1, 60], "default": 60},

@@ -106,37 +106,10 @@ options:
         choices: [Average, Minimum, Maximum, Sum, SampleCount]
       unit:
         description:
-          - Unit the metric is published with. When set, only datapoints published with this unit
-            are read, and the unit is shown in the report.
+          - Unit the metric is published with, one of CloudWatch's units (C(Unit) of a MetricDatum in the
+            CloudWatch API reference), for example C(Count) or C(Milliseconds). When set, only datapoints
+            published with this unit are read, and the unit is shown in the report.
         type: str
-        choices:
-          - Seconds
-          - Microseconds
-          - Milliseconds
-          - Bytes
-          - Kilobytes
-          - Megabytes
-          - Gigabytes
-          - Terabytes
-          - Bits
-          - Kilobits
-          - Megabits
-          - Gigabits
-          - Terabits
-          - Percent
-          - Count
-          - Bytes/Second
-          - Kilobytes/Second
-          - Megabytes/Second
-          - Gigabytes/Second
-          - Terabytes/Second
-          - Bits/Second
-          - Kilobits/Second
-          - Megabits/Second
-          - Gigabits/Second
-          - Terabits/Second
-          - Count/Second
-          - None
   window_minutes:
     description:
       - Length of the report window in minutes, ending now.
@@ -387,41 +360,13 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
+from ansible.module_utils.deployment_aws import unit_problem
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 STATISTICS = ["Average", "Minimum", "Maximum", "Sum", "SampleCount"]
 
-UNITS = [
-    "Seconds",
-    "Microseconds",
-    "Milliseconds",
-    "Bytes",
-    "Kilobytes",
-    "Megabytes",
-    "Gigabytes",
-    "Terabytes",
-    "Bits",
-    "Kilobits",
-    "Megabits",
-    "Gigabits",
-    "Terabits",
-    "Percent",
-    "Count",
-    "Bytes/Second",
-    "Kilobytes/Second",
-    "Megabytes/Second",
-    "Gigabytes/Second",
-    "Terabytes/Second",
-    "Bits/Second",
-    "Kilobits/Second",
-    "Megabits/Second",
-    "Gigabits/Second",
-    "Terabits/Second",
-    "Count/Second",
-    "None",
-]
 
 # Known AWS/EC2 metrics (dimension InstanceId) and their units.
 EC2_METRIC_UNITS = {
@@ -600,6 +545,9 @@ def validate_params(params):
         for key in ("namespace", "name"):
             if not custom[key]:
                 raise CloudWatchReportError(f"custom_metrics[{index}].{key} must not be empty")
+        problem = unit_problem(f"custom_metrics[{index}].unit", custom.get("unit"))
+        if problem:
+            raise CloudWatchReportError(problem)
 
     if not (params["instance_ids"] or params["bucket_names"] or params["custom_metrics"]):
         raise CloudWatchReportError(
@@ -963,7 +911,7 @@ def argument_spec():
                 "name": {"type": "str", "required": True},
                 "dimensions": {"type": "dict", "default": {}},
                 "stat": {"type": "str", "choices": STATISTICS},
-                "unit": {"type": "str", "choices": UNITS},
+                "unit": {"type": "str"},
             },
         },
         "window_minutes": {"type": "int", "default": 60},

@@ -29,6 +29,28 @@ PUBLIC_ACCESS_SETTINGS = {
 }
 
 
+# CloudWatch's units (MetricDatum Unit in the CloudWatch API reference): what PutMetricData takes
+# and GetMetricData filters by. The modules check against this list, so their docs name a few.
+CLOUDWATCH_UNITS = (
+    "Seconds", "Microseconds", "Milliseconds",
+    "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",
+    "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits",
+    "Percent", "Count",
+    "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
+    "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
+    "Count/Second", "None",
+)  # fmt: skip
+
+
+def unit_problem(option, unit):
+    """'' when `unit` is empty or one of CloudWatch's units, else a message naming `option`."""
+    if not unit or unit in CLOUDWATCH_UNITS:
+        return ""
+    close = [u for u in CLOUDWATCH_UNITS if u.lower() == str(unit).lower()]
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{option}: {unit!r} is not a CloudWatch unit{hint}; use one of {', '.join(CLOUDWATCH_UNITS)}"
+
+
 def tag_dict(tags):
     """AWS's [{'Key': k, 'Value': v}] (any letter case) as {k: v}; a dict stays as it is."""
     if isinstance(tags, dict):

@@ -12,6 +12,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import ansible.module_utils
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
@@ -27,6 +28,10 @@ ansible.module_utils.__path__.append({str(REPO / "module_utils")!r})
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
+
+# The same in this process, for tests that import a module or read its argument_spec.
+if str(REPO / "module_utils") not in ansible.module_utils.__path__:
+    ansible.module_utils.__path__.append(str(REPO / "module_utils"))
 
 
 def free_port() -> int:

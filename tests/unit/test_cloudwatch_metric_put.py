@@ -115,7 +115,8 @@ def test_nothing_to_send_changes_nothing(run):
         ({"namespace": "WebServer", "metric_data": [page_views(float("nan"), "x")]}, "finite"),
         ({"namespace": "WebServer", "metric_data": [page_views(1, "x", timestamp="yesterday")]}, "ISO 8601"),
         ({"namespace": "WebServer", "metric_data": [page_views(1, "")]}, "must not be empty"),
-        ({"namespace": "WebServer", "metric_data": [page_views(1, "x", unit="Pages")]}, "unit"),
+        ({"namespace": "WebServer", "metric_data": [page_views(1, "x", unit="Pages")]}, "metric_data[0].unit: 'Pages'"),
+        ({"namespace": "WebServer", "metric_data": [page_views(1, "x", unit="count")]}, "did you mean Count?"),
     ],
 )
 def test_bad_datapoints_are_refused_before_sending(run, options, message):

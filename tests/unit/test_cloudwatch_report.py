@@ -475,6 +475,14 @@ def test_bad_period_fails(run, period):
     assert f"period must be a positive multiple of 60 seconds (60, 120, 300, 3600 ...), got {period}" == result["msg"]
 
 
+def test_a_custom_metric_unit_cloudwatch_does_not_know_is_refused(run):
+    custom = {"namespace": "WebServer", "name": "PageViews", "dimensions": {"Deployment": "x"}, "unit": "Pages"}
+    rc, result = run(custom_metrics=[custom])
+
+    assert rc != 0
+    assert result["msg"].startswith("custom_metrics[0].unit: 'Pages' is not a CloudWatch unit; use one of Seconds,")
+
+
 def test_nothing_to_report_fails(run):
     rc, result = run()
 

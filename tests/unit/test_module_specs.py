@@ -32,12 +32,9 @@ def documentation(path: Path) -> dict:
 
 
 def argument_spec(path: Path, monkeypatch) -> dict:
-    import ansible.module_utils
-    import ansible.module_utils.basic
+    import ansible.module_utils.basic  # the project's module_utils are on its path (conftest)
     from ansible_collections.amazon.aws.plugins.module_utils import modules
 
-    if str(REPO / "module_utils") not in ansible.module_utils.__path__:
-        ansible.module_utils.__path__.append(str(REPO / "module_utils"))
     captured: dict = {}
 
     def construct(_self, *args, **kwargs):
