@@ -76,6 +76,13 @@ body:
   returned: always
   type: dict
   sample: {"widgets": []}
+api_calls_by_operation:
+  description:
+    - The CloudWatch API calls the task made, by operation (C(GetDashboard), then C(PutDashboard) or
+      C(DeleteDashboards)).
+  returned: always
+  type: dict
+  sample: {"GetDashboard": 1}
 """
 
 import json
@@ -86,6 +93,7 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass
 
+from ansible.module_utils.deployment_aws import ApiCallCounter
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -114,7 +122,8 @@ def main():
     name, state, body = module.params["name"], module.params["state"], module.params["body"]
     if not NAME.match(name):
         module.fail_json(msg=f"name={name!r} is not a valid dashboard name: use 1-255 letters, digits, '-' or '_'.")
-    client = module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff())
+    counter = ApiCallCounter()
+    client = counter.attach(module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff()))
     try:
         before = current_body(client, name)
         after = body if state == "present" else None
@@ -134,6 +143,7 @@ def main():
         existed=before is not None,
         body=after or {},
         diff={"before": before or {}, "after": after or {}},
+        api_calls_by_operation=counter.by_operation,
     )
 
 

@@ -360,7 +360,7 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.deployment_aws import unit_problem
+from ansible.module_utils.deployment_aws import ApiCallCounter, unit_problem
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -443,26 +443,6 @@ class CloudWatchReportError(Exception):
         super().__init__(message)
         self.message = message
         self.original_e = original_e
-
-
-class ApiCallCounter:
-    """Counts the API calls made through the boto3 clients it is attached to, per operation."""
-
-    def __init__(self):
-        self.by_operation = {}
-
-    def attach(self, client):
-        # module.client() with a retry decorator returns a wrapper around the boto3 client.
-        boto_client = getattr(client, "client", client)
-        boto_client.meta.events.register("before-call", self._count)
-        return client
-
-    def _count(self, model, **kwargs):
-        self.by_operation[model.name] = self.by_operation.get(model.name, 0) + 1
-
-    @property
-    def total(self):
-        return sum(self.by_operation.values())
 
 
 def iso(ts):

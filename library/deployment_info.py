@@ -186,12 +186,18 @@ instances:
   returned: always
   type: list
   elements: dict
-alarm_configs:
+alarms:
   description:
-    - The alarms of O(alarm_names) that exist (its keys are their names), each with DescribeAlarms' keys (C(Threshold),
-      C(Dimensions), C(AlarmActions)...), to compare with what the playbook wants.
+    - The alarms of O(alarm_names) that exist (its keys are their names), each with DescribeAlarms' keys that make
+      it (C(Threshold), C(Dimensions), C(AlarmActions)...), to compare with what the playbook wants, and its
+      C(AlarmArn), C(StateValue) and C(StateReason).
   returned: always
   type: dict
+api_calls_by_operation:
+  description: The AWS API calls the module made, by operation (C(DescribeAlarms), C(GetCallerIdentity)...).
+  returned: always
+  type: dict
+  sample: {"GetCallerIdentity": 1, "DescribeInstances": 1}
 topic:
   description:
     - The topic of O(topic_name) (C(arn), C(tags), C(display_name), C(subscriptions) with C(protocol) and
@@ -214,6 +220,7 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.deployment_aws import (
     PUBLIC_ACCESS_SETTINGS,
+    ApiCallCounter,
     account_public_access_block,
     instance_type_offering,
     status_code,
@@ -229,11 +236,13 @@ class Reader:
 
     def __init__(self, module):
         self.module = module
+        self.counter = ApiCallCounter()
         self._clients = {}
 
     def client(self, service):
         if service not in self._clients:
-            self._clients[service] = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+            client = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+            self._clients[service] = self.counter.attach(client)
         return self._clients[service]
 
     def call(self, service, operation, what, **kwargs):
@@ -408,6 +417,8 @@ ALARM_KEYS = (
     "AlarmDescription", "Namespace", "MetricName", "Statistic", "ComparisonOperator", "Threshold", "Unit", "Period",
     "EvaluationPeriods", "TreatMissingData", "Dimensions", "AlarmActions", "OKActions", "InsufficientDataActions",
 )  # fmt: skip
+# What monitor.yml reports of it besides.
+ALARM_STATE_KEYS = ("AlarmArn", "StateValue", "StateReason")
 
 
 def topic(reader, name):
@@ -471,7 +482,7 @@ def main():
         "key_pair": {},
         "security_group": {},
         "instances": [],
-        "alarm_configs": {},
+        "alarms": {},
         "topic": {},
         "dashboard": False,
     }
@@ -488,7 +499,7 @@ def main():
     bucket_name = params["bucket"] or f"{params['name']}-{result['account']}-{module.region}"
     result["bucket"] = bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])
     if params["account_public_access_block"]:
-        result["account_public_access_block"] = account_public_access_block(module, result["account"])
+        result["account_public_access_block"] = account_public_access_block(module, result["account"], reader.counter)
     if params["instance_states"]:
         result["instances"] = instances(reader, params["name"], params["managed_by"], params["instance_states"])
     if params["alarm_names"]:
@@ -499,14 +510,15 @@ def main():
             AlarmNames=params["alarm_names"],
             AlarmTypes=["MetricAlarm"],
         )
-        result["alarm_configs"] = {
-            a["AlarmName"]: {key: a.get(key) for key in ALARM_KEYS} for a in alarms.get("MetricAlarms", [])
+        result["alarms"] = {
+            a["AlarmName"]: {key: a.get(key) for key in (*ALARM_KEYS, *ALARM_STATE_KEYS)}
+            for a in alarms.get("MetricAlarms", [])
         }
     if params["topic_name"]:
         result["topic"] = topic(reader, params["topic_name"])
     if params["dashboard_name"]:
         result["dashboard"] = dashboard(reader, params["dashboard_name"])
-    module.exit_json(**result)
+    module.exit_json(api_calls_by_operation=reader.counter.by_operation, **result)
 
 
 if __name__ == "__main__":

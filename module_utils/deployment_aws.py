@@ -29,6 +29,27 @@ PUBLIC_ACCESS_SETTINGS = {
 }
 
 
+class ApiCallCounter:
+    """Counts the API calls made through the boto3 clients it is attached to, per operation
+    (the modules return the counts as api_calls_by_operation, and make bench checks them)."""
+
+    def __init__(self):
+        self.by_operation = {}
+
+    def attach(self, client):
+        # module.client() with a retry decorator returns a wrapper around the boto3 client.
+        boto_client = getattr(client, "client", client)
+        boto_client.meta.events.register("before-call", self._count)
+        return client
+
+    def _count(self, model, **kwargs):
+        self.by_operation[model.name] = self.by_operation.get(model.name, 0) + 1
+
+    @property
+    def total(self):
+        return sum(self.by_operation.values())
+
+
 # CloudWatch's units (MetricDatum Unit in the CloudWatch API reference): what PutMetricData takes
 # and GetMetricData filters by. The modules check against this list, so their docs name a few.
 CLOUDWATCH_UNITS = (
@@ -123,13 +144,16 @@ def _endpoint_as_given(request, **_kwargs):
         request.url = urlunsplit(parts._replace(netloc=host))
 
 
-def account_public_access_block(module, account_id):
+def account_public_access_block(module, account_id, counter=None):
     """The account's S3 Block Public Access settings: {readable, configured, public_access_block[, reason]}.
 
     A refusal (HTTP 403: the credentials lack s3:GetAccountPublicAccessBlock) is not an error: the
-    result says the settings could not be read, and why. Other errors fail the module.
+    result says the settings could not be read, and why. Other errors fail the module. `counter`,
+    an ApiCallCounter, counts the call.
     """
     client = module.client("s3control")
+    if counter is not None:
+        counter.attach(client)
     if module.params.get("endpoint_url"):
         client.meta.events.register("before-sign.s3-control.GetPublicAccessBlock", _endpoint_as_given)
     get_public_access_block = AWSRetry.jittered_backoff()(client.get_public_access_block)

@@ -106,8 +106,7 @@ def main() -> int:
             timings.append(seconds)
             print(
                 f"  run {index + 1}: {seconds:5.1f} s  CloudWatch API calls {calls['cloudwatch']}"
-                f" (GetMetricData {calls['cloudwatch_report_by_operation'].get('GetMetricData', 0)},"
-                f" PutMetricData {calls['put_metric_data']}, DescribeAlarms {calls['describe_alarms']});"
+                f" {calls['by_operation']};"
                 f" cloudwatch_report AWS calls {calls['cloudwatch_report']} {calls['cloudwatch_report_by_operation']};"
                 f" page views published {report['page_views']['value']}"
             )

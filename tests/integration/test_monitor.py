@@ -395,5 +395,11 @@ def test_dashboard_shows_the_instance_the_bucket_the_page_views_and_the_alarms(c
     assert ["WebServer", "PageViews", "Deployment", name] in metrics
     alarms = next(w for w in body["widgets"] if w["type"] == "alarm")["properties"]["alarms"]
     assert sorted(arn.rsplit(":", 1)[1] for arn in alarms) == [f"{name}-high-cpu", f"{name}-idle-terminate"]
+    # Each module counts its own CloudWatch calls: the dashboard was read, then written.
+    calls = report["api_calls"]
+    assert calls["by_operation"]["DescribeAlarms"] == 1 and calls["by_operation"]["GetMetricData"] >= 1
+    assert (calls["by_operation"]["GetDashboard"], calls["by_operation"]["PutDashboard"]) == (1, 1)
+    assert calls["cloudwatch"] == sum(calls["by_operation"].values())
     second = monitor(cloud, deployment, "-e", "dashboard=true")
     assert f"Dashboard: {name} in CloudWatch (up to date)" in second.output
+    assert "PutDashboard" not in report_of(second)["api_calls"]["by_operation"]  # nothing to write

@@ -54,7 +54,7 @@ def test_nothing_yet_is_reported_empty_with_the_account_and_the_default_vpc(run_
     assert zones == sorted(zones) and len(zones) >= 2
     assert result["key_pair"] == {} and result["security_group"] == {} and result["instances"] == []
     assert result["bucket"] == {"name": f"{name}-{ACCOUNT}-us-east-1", "exists": False, "accessible": False, "tags": {}}
-    assert (result["alarm_configs"], result["topic"], result["dashboard"]) == ({}, {}, False)
+    assert (result["alarms"], result["topic"], result["dashboard"]) == ({}, {}, False)
 
 
 def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
@@ -90,6 +90,25 @@ def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
     }  # fmt: skip
     assert result["topic"]["arn"].endswith(f":{name}-alarms") and result["topic"]["tags"]["Deployment"] == name
     assert result["dashboard"] is True
+
+
+def test_alarms_are_found_with_what_makes_them_and_their_state(run_module, moto_client, name):
+    moto_client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{name}-high-cpu", MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average",
+        Period=300, EvaluationPeriods=2, Threshold=80.0, ComparisonOperator="GreaterThanThreshold",
+        Dimensions=[{"Name": "InstanceId", "Value": "i-0123456789abcdef0"}],
+    )  # fmt: skip
+    rc, result = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, alarm_names=[f"{name}-high-cpu", f"{name}-idle-terminate"]
+    )
+    assert rc == 0, result
+    assert list(result["alarms"]) == [f"{name}-high-cpu"]  # the one that exists
+    alarm = result["alarms"][f"{name}-high-cpu"]
+    assert (alarm["Threshold"], alarm["Period"], alarm["EvaluationPeriods"]) == (80.0, 300, 2)
+    assert alarm["Dimensions"] == [{"Name": "InstanceId", "Value": "i-0123456789abcdef0"}]
+    assert alarm["AlarmArn"].endswith(f":alarm:{name}-high-cpu") and alarm["StateValue"] and "StateReason" in alarm
+    # One DescribeAlarms for both names, besides the caller and the (absent) bucket: each call is counted.
+    assert result["api_calls_by_operation"] == {"GetCallerIdentity": 1, "HeadBucket": 1, "DescribeAlarms": 1}
 
 
 def test_an_untagged_bucket_is_told_apart_by_its_image_tags(run_module, moto_client, name):

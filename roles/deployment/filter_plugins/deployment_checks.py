@@ -515,7 +515,7 @@ def _alarm_as_set(spec: dict) -> dict:
 
 
 def deployment_alarms_to_change(specs: list, found: dict) -> list:
-    """The specs whose alarm AWS does not already hold as they say (found: deployment_info's alarm_configs)."""
+    """The specs whose alarm AWS does not already hold as they say (found: deployment_info's alarms)."""
     changes = []
     for spec in specs:
         existing = (found or {}).get(spec["name"])
