@@ -216,7 +216,7 @@ def teardown_on_a_terminal(cloud: LocalCloud, d: Deployment, answer: str, timeou
 AFTER_KEY_PAIR = "deployment : Ensure the deployment's security group"
 DURING_BOOT = "deployment : Ensure the bucket exists"  # the instance was just launched, without waiting
 AFTER_BUCKET = "deployment : Ensure the bucket holds the current image"
-DURING_WEBSERVER = "webserver : Ensure Apache's package is installed"
+DURING_WEBSERVER = "webserver : Ensure Apache is enabled and running."
 
 
 def killed_four_times_then_converged_and_torn_down(cloud: LocalCloud, d: Deployment) -> None:

@@ -1,0 +1,31 @@
+"""deployment_local_file: what the key pair tasks know of a private key on the controller."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+PLUGIN = Path(__file__).resolve().parents[2] / "roles" / "deployment" / "filter_plugins" / "local_files.py"
+spec = importlib.util.spec_from_file_location("local_files", PLUGIN)
+local_files = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(local_files)
+
+
+def test_a_file_and_its_mode_as_stat_gives_it(tmp_path):
+    key = tmp_path / "web-key.pem"
+    key.write_text("private")
+    key.chmod(0o600)
+    assert local_files.deployment_local_file(str(key)) == {"exists": True, "mode": "0600"}
+    key.chmod(0o644)
+    assert local_files.deployment_local_file(key) == {"exists": True, "mode": "0644"}
+
+
+def test_a_missing_path_or_a_folder_is_no_file(tmp_path):
+    assert local_files.deployment_local_file(str(tmp_path / "none.pem")) == {"exists": False, "mode": ""}
+    assert local_files.deployment_local_file(str(tmp_path)) == {"exists": False, "mode": ""}
+
+
+def test_a_path_from_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "k.pem").write_text("x")
+    assert local_files.deployment_local_file("~/k.pem")["exists"] is True
