@@ -28,7 +28,6 @@ DEBIAN_SSM_PARAMETERS = (
     "/aws/service/debian/release/12/latest/amd64",
     "/aws/service/debian/release/bookworm/latest/amd64",
 )
-LOGIN_USER = "admin"
 LABEL = "io.localcloud.home"
 
 
