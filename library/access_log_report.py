@@ -312,6 +312,7 @@ import tempfile
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.deployment_time import iso
 
 UTC = datetime.timezone.utc
 
@@ -327,10 +328,6 @@ MONTHS = {
 FIRST_LINES_BYTES = 65536
 # The mark's checksum covers at most this many bytes at the start of the log.
 HEAD_BYTES = 256
-
-
-def iso(ts):
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
 
 
 def parse_time(text):

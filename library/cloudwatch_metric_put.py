@@ -167,6 +167,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.deployment_aws import unit_problem
+from ansible.module_utils.deployment_time import iso
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -183,10 +184,6 @@ class MetricPutError(Exception):
         super().__init__(message)
         self.message = message
         self.original_e = original_e
-
-
-def iso(ts):
-    return ts.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_timestamp(text, index):

@@ -361,6 +361,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.deployment_aws import ApiCallCounter, unit_problem
+from ansible.module_utils.deployment_time import iso
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -443,13 +444,6 @@ class CloudWatchReportError(Exception):
         super().__init__(message)
         self.message = message
         self.original_e = original_e
-
-
-def iso(ts):
-    """ISO 8601 string in UTC, second precision."""
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=datetime.UTC)
-    return ts.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def unique(items):

@@ -8,9 +8,6 @@ import ast
 import datetime
 import json
 import os
-import subprocess
-import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -44,33 +41,12 @@ def logs(tmp_path):
 
 
 @pytest.fixture
-def run(tmp_path, logs):
+def run(run_module_plain, logs):
     """Runs the module with the given options; returns (return code, result)."""
 
     def _run(check_mode=False, **options):
-        args = {
-            "access_log": str(logs["access"]),
-            "error_log": str(logs["error"]),
-            "state_file": str(logs["state"]),
-            **options,
-        }
-        if check_mode:
-            args["_ansible_check_mode"] = True
-        args_file = tmp_path / f"args-{uuid.uuid4().hex}.json"
-        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        proc = subprocess.run(
-            [sys.executable, str(MODULE_PATH), str(args_file)],
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
-        try:
-            result = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            pytest.fail(f"module printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        return proc.returncode, result
+        paths = {"access_log": str(logs["access"]), "error_log": str(logs["error"]), "state_file": str(logs["state"])}
+        return run_module_plain("access_log_report", check_mode=check_mode, **{**paths, **options})
 
     return _run
 
