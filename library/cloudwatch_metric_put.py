@@ -156,6 +156,11 @@ api_calls:
   returned: success
   type: int
   sample: 1
+api_calls_by_operation:
+  description: The same calls by operation (C(PutMetricData)); empty in check mode.
+  returned: success
+  type: dict
+  sample: {"PutMetricData": 1}
 """
 
 import datetime
@@ -166,7 +171,7 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.deployment_aws import unit_problem
+from ansible.module_utils.deployment_aws import ApiCallCounter, unit_problem
 from ansible.module_utils.deployment_time import iso
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -246,7 +251,6 @@ def normalise(params, now):
 
 
 def put(cloudwatch, namespace, datums):
-    calls = 0
     for index in range(0, len(datums), MAX_DATAPOINTS_PER_CALL):
         try:
             cloudwatch.put_metric_data(
@@ -254,8 +258,6 @@ def put(cloudwatch, namespace, datums):
             )
         except (ClientError, BotoCoreError) as e:
             raise MetricPutError(f"Unable to publish metric data to namespace {namespace}", original_e=e) from e
-        calls += 1
-    return calls
 
 
 def argument_spec():
@@ -280,17 +282,23 @@ def argument_spec():
 def main():
     module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
     namespace = module.params["namespace"]
+    counter = ApiCallCounter()
     try:
         datums, returned = normalise(module.params, datetime.datetime.now(datetime.UTC))
-        calls = 0
         if datums and not module.check_mode:
-            cloudwatch = module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff())
-            calls = put(cloudwatch, namespace, datums)
+            cloudwatch = counter.attach(module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff()))
+            put(cloudwatch, namespace, datums)
     except MetricPutError as e:
         if e.original_e is not None:
             module.fail_json_aws(e.original_e, msg=e.message)
         module.fail_json(msg=e.message)
-    module.exit_json(changed=bool(datums), namespace=namespace, metric_data=returned, api_calls=calls)
+    module.exit_json(
+        changed=bool(datums),
+        namespace=namespace,
+        metric_data=returned,
+        api_calls=counter.total,
+        api_calls_by_operation=counter.by_operation,
+    )
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ def test_publishes_a_datapoint_that_reads_back(run, cloudwatch):
     rc, result = run(namespace="WebServer", metric_data=[page_views(25, deployment)])
     assert rc == 0, result
     assert result["changed"] is True and result["api_calls"] == 1
+    assert result["api_calls_by_operation"] == {"PutMetricData": 1}
     sent = result["metric_data"][0]
     assert sent["metric_name"] == "PageViews" and sent["value"] == 25.0 and sent["unit"] == "Count"
     assert sent["dimensions"] == {"Deployment": deployment} and sent["timestamp"].endswith("Z")
@@ -67,6 +68,7 @@ def test_check_mode_sends_nothing(run, cloudwatch):
     rc, result = run(check_mode=True, namespace="WebServer", metric_data=[page_views(3, deployment)])
     assert rc == 0, result
     assert result["changed"] is True and result["api_calls"] == 0
+    assert result["api_calls_by_operation"] == {}
     assert read_back(cloudwatch, "WebServer", "PageViews", {"Deployment": deployment}) == (0, [])
 
 
@@ -92,7 +94,7 @@ def test_more_than_a_thousand_datapoints_take_two_calls(run, cloudwatch):
     deployment = f"d{uuid.uuid4().hex[:8]}"
     rc, result = run(namespace="WebServer", metric_data=[page_views(1, deployment) for _ in range(1001)])
     assert rc == 0, result
-    assert result["api_calls"] == 2
+    assert result["api_calls"] == 2 and result["api_calls_by_operation"] == {"PutMetricData": 2}
     assert read_back(cloudwatch, "WebServer", "PageViews", {"Deployment": deployment})[0] == 1001
 
 
