@@ -312,7 +312,7 @@ import tempfile
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.deployment_time import iso
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 UTC = datetime.timezone.utc
 

@@ -93,10 +93,10 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass
 
-from ansible.module_utils.deployment_aws import ApiCallCounter
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ApiCallCounter
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 

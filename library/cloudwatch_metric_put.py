@@ -171,10 +171,10 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.deployment_aws import ApiCallCounter, unit_problem
-from ansible.module_utils.deployment_time import iso
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ApiCallCounter, unit_problem
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 # PutMetricData takes at most 1000 datapoints per call; a datapoint at most 30 dimensions.
 MAX_DATAPOINTS_PER_CALL = 1000

@@ -360,11 +360,11 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.deployment_aws import ApiCallCounter, unit_problem
-from ansible.module_utils.deployment_time import iso
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ApiCallCounter, unit_problem
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 STATISTICS = ["Average", "Minimum", "Maximum", "Sum", "SampleCount"]
 

@@ -77,9 +77,9 @@ free_tier_eligible:
   sample: false
 """
 
-from ansible.module_utils.deployment_aws import instance_type_offering
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import instance_type_offering
 
 
 def main():

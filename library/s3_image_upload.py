@@ -35,6 +35,8 @@ options:
   bucket:
     description:
       - Name of the existing S3 bucket to store the image in.
+      - It must keep the project's bucket-name rules (S3's, and no dots, which break the bucket's HTTPS
+        address), the same the deployment role checks deployment_bucket_name against.
       - The module fails when the bucket does not exist; it does not create buckets. In check mode a
         missing bucket is not an error (an earlier task may create it); the image would be uploaded.
     required: true
@@ -186,11 +188,11 @@ from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.s3 import validate_bucket_name
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import bucket_name_problem
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_REDIRECTS = 10
@@ -511,7 +513,7 @@ def main():
         module.fail_json(msg=f"max_size must be a positive number of bytes, got {max_size}")
     if not key or key.startswith("/"):
         module.fail_json(msg=f"key must be non-empty and must not start with '/', got {key!r}")
-    problem = validate_bucket_name(bucket)
+    problem = bucket_name_problem(bucket)
     if problem:
         module.fail_json(msg=f"Invalid bucket name {bucket}: {problem}")
 

@@ -1,10 +1,11 @@
 # Copyright: Contributors to the Ansible project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Code the project's AWS modules share (ansible.cfg: module_utils = module_utils).
+"""Code the project's AWS modules share.
 
-Modules import it as ``ansible.module_utils.deployment_aws``; Ansible ships it to the module with
-the module itself. Each function reads AWS through a client the module made (with amazon.aws's
+Modules import it as ``ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws``
+(the project's collection, whose plugins/module_utils is this folder); Ansible ships it to the
+module with the module itself. Each function reads AWS through a client the module made (with amazon.aws's
 AnsibleAWSModule, so connection options, retries and error reports are the collection's).
 """
 

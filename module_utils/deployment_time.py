@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 # ruff: noqa: UP017 - datetime.UTC is Python 3.11+; the web server may run 3.9
-"""Time as the project's modules return it (ansible.module_utils.deployment_time).
+"""Time as the project's modules return it (aws_webserver.core's module_utils).
 
 Plain Python only, down to 3.9 (no datetime.UTC): access_log_report imports it on the web server
 (Amazon Linux 2023's Python is 3.9), where no AWS library is needed.

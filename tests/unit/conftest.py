@@ -12,26 +12,27 @@ import sys
 import uuid
 from pathlib import Path
 
-import ansible.module_utils
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
-# Runs a module file as Ansible would, with the project's module_utils (ansible.cfg) importable
-# as ansible.module_utils.<name>: python -c WITH_MODULE_UTILS <module.py> <args.json>.
+# The project's collection (collections/, ansible.cfg's collections_path), whose module_utils are
+# the top-level module_utils/ the modules import as ansible_collections.aws_webserver.core....
+COLLECTIONS = str(REPO / "collections")
+# Runs a module file as Ansible would, with the collection importable:
+# python -c WITH_MODULE_UTILS <module.py> <args.json>.
 WITH_MODULE_UTILS = f"""
 import runpy, sys
-import ansible.module_utils
-ansible.module_utils.__path__.append({str(REPO / "module_utils")!r})
+sys.path.insert(0, {COLLECTIONS!r})
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 # The same in this process, for tests that import a module or read its argument_spec.
-if str(REPO / "module_utils") not in ansible.module_utils.__path__:
-    ansible.module_utils.__path__.append(str(REPO / "module_utils"))
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
 
 
 def free_port() -> int:

@@ -1,18 +1,31 @@
-"""The deployment role's filter plugin: setting checks, missing ports, and the advice for AWS errors."""
+"""The deployment role's filter plugins (input rules, resources, AWS advice, interactive answers) and
+the shared rules behind them (module_utils/deployment_rules.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from ansible_collections.aws_webserver.core.plugins.module_utils import deployment_rules
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/deployment/filter_plugins/deployment_checks.py"
-spec = importlib.util.spec_from_file_location("deployment_checks", PLUGIN)
-checks = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(checks)
-problem = checks.deployment_problem
+FILTERS = Path(__file__).resolve().parents[2] / "roles/deployment/filter_plugins"
+PLUGINS = ("input_rules", "resources", "aws_advice", "answers")
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, FILTERS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+plugins = {name: load(name) for name in PLUGINS}
+# Every name of the four filter files and the shared rules, as the tests read them.
+checks = SimpleNamespace(**{k: v for m in (deployment_rules, *plugins.values()) for k, v in vars(m).items()})
+problem = deployment_rules.deployment_problem
 
 
 @pytest.mark.parametrize(
@@ -247,8 +260,10 @@ def test_answer_problems(answer, question, reply, expected):
     assert (expected in problem) if expected else problem == ""
 
 
-def test_the_filters_are_registered():
-    assert set(checks.FilterModule().filters()) == {
+def test_the_filters_are_registered_once_each():
+    names = [name for plugin in plugins.values() for name in plugin.FilterModule().filters()]
+    assert len(names) == len(set(names))
+    assert set(names) == {
         "deployment_problem",
         "deployment_missing_ports",
         "deployment_owner_problem",
@@ -269,7 +284,18 @@ def test_the_filters_are_registered():
         "deployment_answer",
         "deployment_answer_problem",
         "deployment_settings_problems",
+        "deployment_key_users",
     }
+
+
+def test_what_still_needs_the_keys_is_named_with_its_deployment():
+    pairs = [{"key_name": "demo-key", "tags": {"Deployment": "demo"}}, {"key_name": "mine", "tags": {}}]
+    instances = [{"instance_id": "i-1", "tags": {"Deployment": "demo"}}]
+    assert checks.deployment_key_users(pairs, instances) == [
+        "key pair demo-key (deployment demo)",
+        "key pair mine",
+        "instance i-1 (deployment demo)",
+    ]
 
 
 def test_the_launch_subnet_is_in_a_zone_that_offers_the_type():

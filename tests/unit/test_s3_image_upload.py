@@ -637,6 +637,19 @@ def test_bad_url_scheme_fails(run, s3, bucket):
     assert keys_in(s3, bucket) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("my.bucket", "it has dots"), ("My-Bucket", "uppercase letters"), ("xn--bucket", "prefix xn-- is reserved")],
+)
+def test_bucket_names_are_held_to_the_roles_rules(run, name, reason):
+    # The same rules as the deployment role's deployment_bucket_name check (module_utils/deployment_rules.py).
+    result = run(bucket=name, url="http://127.0.0.1:1/photo.jpg")
+
+    assert result["failed"] is True
+    assert f"Invalid bucket name {name}: " in result["msg"]
+    assert reason in result["msg"]
+
+
 # Helpers of the module, in-process ------------------------------------------------
 
 

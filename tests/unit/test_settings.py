@@ -24,7 +24,7 @@ def load(name: str, path: str):
 
 
 settings = load("settings", "roles/deployment/filter_plugins/settings.py")
-checks = load("deployment_checks", "roles/deployment/filter_plugins/deployment_checks.py")
+checks = load("input_rules", "roles/deployment/filter_plugins/input_rules.py")
 lookup = load("deployment_settings", "roles/deployment/lookup_plugins/deployment_settings.py")
 
 OPTIONS = settings.settings_options(

@@ -1,0 +1,336 @@
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What the deployment's AWS resources look like compared with what deploy would make of them, and
+whose they are (tasks/discover.yml, key_pair.yml, security_group.yml, bucket.yml, alarm.yml).
+
+- ``tags | deployment_tagged_for(name, managed_by)``, ``tags | deployment_owner_problem(...)``:
+  whether a resource is the deployment's, and why one cannot be taken over.
+- ``instances | deployment_instance_is_current(wanted)``, ``bucket | deployment_bucket_is_current(...)``,
+  ``group | deployment_group_is_current(...)``, ``topic | deployment_topic_is_current(...)``: whether
+  the ensure-task may be skipped.
+- ``settings | deployment_alarm_specs``, ``specs | deployment_alarms_to_change(found)``: the alarms as
+  data, and those that differ.
+- ``ip_permissions | deployment_missing_ports(ssh_cidr)``, ``ip_permissions | deployment_allows_port(port)``:
+  what an existing security group lets in.
+- ``known_hosts | deployment_pins_host(host)``, ``subnets | deployment_launch_subnet(zones)``.
+- ``key_pairs | deployment_key_users(instances)``: what still needs the private keys (make clean-keys).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import tag_dict
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import shown
+
+# What taking another deployment's resource would do, by kind of resource.
+TAKEOVER = {
+    "bucket": "using it would overwrite that deployment's image, and a teardown of either would delete it for both",
+    "key pair": (
+        "a teardown of that deployment deletes it and its private key, and this deployment's instance could "
+        "no longer be reached"
+    ),
+    "security group": (
+        "its rules would be shared by both deployments, and a teardown of that deployment would delete it "
+        "(or be blocked by this deployment's instance)"
+    ),
+}
+
+
+def deployment_tagged_for(tags, deployment_name: str, managed_by: str) -> bool:
+    """Whether tags (a dict or AWS's Key/Value list; None for nothing) carry both of the deployment's:
+    Deployment=<name> and ManagedBy=<the project>. What teardown may delete carries both."""
+    found = tag_dict(tags)
+    return found.get("Deployment") == deployment_name and found.get("ManagedBy") == managed_by
+
+
+def deployment_owner_problem(
+    tags, deployment_name: str, kind: str, setting: str, value: str, default: str, derived: bool = False
+) -> str:
+    """Why an existing resource cannot be this deployment's ('' when it can), as a whole message.
+
+    tags: the resource's tags (a dict or AWS's Key/Value list); None when the resource does not exist.
+    A resource tagged for another deployment is refused, naming its owner. A resource with the name
+    deploy derives (derived=True) must carry this deployment's tag: deploy would otherwise take it over.
+    """
+    if tags is None:
+        return ""
+    owner = tag_dict(tags).get("Deployment") or ""
+    if owner == deployment_name or not (owner or derived):
+        return ""
+    if owner:
+        return (
+            f"{setting}={shown(value)} is the {kind} of the deployment {shown(owner)} (its Deployment tag): "
+            f"{TAKEOVER[kind]}. Nothing was created. Choose another, or leave {setting} empty to get {shown(default)}."
+        )
+    return (
+        f"The {kind} {shown(value)} already exists and is not this deployment's (it has no Deployment tag): "
+        f"deploy would take it over, and a teardown of {shown(deployment_name)} would delete it. Nothing was created. "
+        f"Delete or rename it if it is left over, give it with -e {setting}={value} to use it as it is, "
+        "or choose another deployment_name."
+    )
+
+
+def deployment_instance_is_current(instances: list, wanted: dict) -> bool:
+    """Whether the deployment has exactly one instance, running, with the settings ec2_instance would
+    apply to it (type, key pair, security group, detailed monitoring, IMDSv2 required, tags)."""
+    if len(instances or []) != 1:
+        return False
+    instance = instances[0]
+    metadata = instance.get("metadata_options") or {}
+    tags = instance.get("tags") or {}
+    return (
+        (instance.get("state") or {}).get("name") == "running"
+        and instance.get("instance_type") == wanted["instance_type"]
+        and instance.get("key_name") == wanted["key_name"]
+        and [g.get("group_id") for g in instance.get("security_groups") or []] == [wanted["security_group"]]
+        and ((instance.get("monitoring") or {}).get("state") == "enabled") == wanted["detailed_monitoring"]
+        and metadata.get("http_tokens") == "required"
+        and metadata.get("http_endpoint") == "enabled"
+        and all(tags.get(key) == value for key, value in wanted["tags"].items())
+    )
+
+
+# The bucket settings deploy gives (tasks/bucket.yml says the same to S3).
+BUCKET_SETTINGS = {
+    "encryption": ["AES256"],
+    "object_ownership": ["BucketOwnerEnforced"],
+    "public_access_block": {
+        "block_public_acls": True,
+        "ignore_public_acls": True,
+        "block_public_policy": False,
+        "restrict_public_buckets": False,
+    },
+}
+
+
+def deployment_bucket_is_current(bucket: dict, tags: dict, policy) -> bool:
+    """Whether the bucket (deployment_info's, with its settings) already has the tags, encryption,
+    ownership, public access block and policy (a document, or its JSON text) deploy gives it, so
+    s3_bucket need not run."""
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    settings = (bucket or {}).get("settings")
+    if not bucket.get("exists") or not settings or bucket.get("tags") != tags:
+        return False
+    wanted = {**BUCKET_SETTINGS, "policy": policy}
+    return all(settings.get(key) == value for key, value in wanted.items())
+
+
+def deployment_alarm_specs(settings: dict) -> list[dict]:
+    """The deployment's two CPU alarms, as cloudwatch_metric_alarm's options (state absent when off).
+
+    settings: name, region, partition, instance_id, topic_arn and the deployment_idle_* and
+    deployment_high_cpu_* values. Both alarms average CPUUtilization over 5-minute periods.
+    """
+    name, automate = settings["name"], f"arn:{settings['partition']}:automate:{settings['region']}:ec2:"
+    actions = settings["high_cpu_actions"]
+    notify = bool(settings["high_cpu_enabled"]) and "notify" in actions
+    topic = [settings["topic_arn"]] if notify else []
+    common = {
+        "namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "unit": "Percent",
+        "period": 300, "treat_missing_data": "missing", "dimensions": {"InstanceId": settings["instance_id"]},
+    }  # fmt: skip
+    idle, high = settings["idle_threshold"], settings["high_cpu_threshold"]
+    return [
+        {
+            **common,
+            "name": f"{name}-idle-terminate",
+            "state": "present" if settings["idle_enabled"] else "absent",
+            "description": (
+                f"Terminates {name}'s instance when its average CPU stays below {idle}% "
+                f"for {settings['idle_minutes']} minutes."
+            ),
+            "comparison": "LessThanThreshold",
+            "threshold": float(idle),
+            "evaluation_periods": int(settings["idle_minutes"]) // 5,
+            "alarm_actions": [automate + "terminate"],
+            "ok_actions": [],
+        },
+        {
+            **common,
+            "name": f"{name}-high-cpu",
+            "state": "present" if settings["high_cpu_enabled"] else "absent",
+            "description": (
+                f"{name}'s instance used more than {high}% CPU on average for {settings['high_cpu_minutes']} minutes. "
+                f"Actions: {', '.join(actions)}."
+            ),
+            "comparison": "GreaterThanThreshold",
+            "threshold": float(high),
+            "evaluation_periods": int(settings["high_cpu_minutes"]) // 5,
+            "alarm_actions": topic + ([automate + "reboot"] if "reboot" in actions else []),
+            "ok_actions": topic,
+        },
+    ]
+
+
+def _alarm_as_set(spec: dict) -> dict:
+    """A spec in the shape DescribeAlarms answers (the keys cloudwatch_metric_alarm compares)."""
+    return {
+        "AlarmDescription": spec["description"], "Namespace": spec["namespace"], "MetricName": spec["metric_name"],
+        "Statistic": spec["statistic"], "ComparisonOperator": spec["comparison"], "Threshold": spec["threshold"],
+        "Unit": spec["unit"], "Period": spec["period"], "EvaluationPeriods": spec["evaluation_periods"],
+        "TreatMissingData": spec["treat_missing_data"],
+        "Dimensions": [{"Name": k, "Value": v} for k, v in spec["dimensions"].items()],
+        "AlarmActions": spec["alarm_actions"], "OKActions": spec["ok_actions"], "InsufficientDataActions": [],
+    }  # fmt: skip
+
+
+def deployment_alarms_to_change(specs: list, found: dict) -> list:
+    """The specs whose alarm AWS does not already hold as they say (found: deployment_info's alarms)."""
+    changes = []
+    for spec in specs:
+        existing = (found or {}).get(spec["name"])
+        if spec["state"] == "absent":
+            if existing:
+                changes.append(spec)
+            continue
+        wanted = _alarm_as_set(spec)
+        if not existing or any(existing.get(key) != value for key, value in wanted.items()):
+            changes.append(spec)
+    return changes
+
+
+def deployment_topic_is_current(topic: dict, wanted: bool, display_name: str, tags: dict, email: str) -> bool:
+    """Whether the alarm topic (deployment_info's) is as sns_topic would leave it: absent when not
+    wanted; else with its display name, tags and, when given, the e-mail subscription."""
+    if not wanted:
+        return not topic
+    if not topic or topic.get("display_name") != display_name or topic.get("tags") != tags:
+        return False
+    return not email or any(
+        s.get("protocol") == "email" and s.get("endpoint") == email for s in topic.get("subscriptions") or []
+    )
+
+
+def deployment_pins_host(known_hosts: str, host: str) -> bool:
+    """Whether a known_hosts text has a key for host (as ec2_host_keys writes it, in plain text)."""
+    for line in (known_hosts or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and not line.startswith("#") and host in fields[0].split(","):
+            return True
+    return False
+
+
+# The rules deploy gives its security group (tasks/security_group.yml says the same to AWS).
+SSH_RULE = "SSH from the operator only"
+WEB_RULE = "The web page, from anywhere"
+
+
+def deployment_group_is_current(group: dict, tags: dict, ssh_cidr: str, https: bool) -> bool:
+    """Whether the deployment's security group (deployment_info's) already has exactly the rules and
+    tags deploy gives it, so that amazon.aws.ec2_security_group need not run to find nothing to do."""
+    if not group or group.get("tags") != tags:
+        return False
+    wanted = {("tcp", 22, ssh_cidr, SSH_RULE), ("tcp", 80, "0.0.0.0/0", WEB_RULE)}
+    if https:
+        wanted.add(("tcp", 443, "0.0.0.0/0", WEB_RULE))
+    have = set()
+    for permission in group.get("ip_permissions") or []:
+        if permission.get("ipv6_ranges") or permission.get("prefix_list_ids") or permission.get("user_id_group_pairs"):
+            return False
+        if permission.get("from_port") != permission.get("to_port"):
+            return False
+        for block in permission.get("ip_ranges") or []:
+            have.add(
+                (
+                    permission.get("ip_protocol"),
+                    permission.get("from_port"),
+                    block.get("cidr_ip"),
+                    block.get("description"),
+                )
+            )
+    egress = [
+        (p.get("ip_protocol"), [r.get("cidr_ip") for r in p.get("ip_ranges") or []], bool(p.get("ipv6_ranges")))
+        for p in group.get("ip_permissions_egress") or []
+    ]
+    return have == wanted and egress == [("-1", ["0.0.0.0/0"], False)]
+
+
+def _allows(permission: dict, port: int, network: ipaddress.IPv4Network) -> bool:
+    protocol = str(permission.get("ip_protocol", ""))
+    if protocol not in ("tcp", "6", "-1"):
+        return False
+    if protocol != "-1":
+        low, high = permission.get("from_port"), permission.get("to_port")
+        if low is None or high is None or not int(low) <= port <= int(high):
+            return False
+    for item in permission.get("ip_ranges") or []:
+        try:
+            allowed = ipaddress.ip_network(item.get("cidr_ip", ""), strict=False)
+        except ValueError:
+            continue
+        if allowed.version == 4 and network.subnet_of(allowed):
+            return True
+    return False
+
+
+def deployment_missing_ports(ip_permissions, ssh_cidr: str) -> list[str]:
+    """What an existing group's inbound rules lack for the deployment to work, in words.
+
+    `ip_permissions` is a group's inbound rules as amazon.aws.ec2_security_group_info returns
+    them (snake_case). Only IPv4 address ranges count; rules that name other groups do not.
+    """
+    anywhere = ipaddress.ip_network("0.0.0.0/0")
+    wanted = [
+        (22, "SSH", ipaddress.ip_network(ssh_cidr, strict=False), f"from {ssh_cidr}"),
+        (80, "HTTP", anywhere, "from anywhere (0.0.0.0/0)"),
+        (443, "HTTPS", anywhere, "from anywhere (0.0.0.0/0)"),
+    ]
+    return [
+        f"TCP port {port} ({label}) {source}"
+        for port, label, network, source in wanted
+        if not any(_allows(p, port, network) for p in ip_permissions or [])
+    ]
+
+
+def deployment_allows_port(ip_permissions, port: int, cidr: str = "0.0.0.0/0") -> bool:
+    """Whether a group's inbound rules (amazon.aws snake_case) let TCP `port` in from all of `cidr`."""
+    network = ipaddress.ip_network(cidr, strict=False)
+    return any(_allows(p, int(port), network) for p in ip_permissions or [])
+
+
+def deployment_launch_subnet(subnets: list, zones: list) -> str:
+    """The default subnet to launch into: the first, by zone name, whose zone offers the instance type
+    (ec2_vpc_subnet_info's subnets, ec2_instance_type_offering's availability_zones); '' when none does."""
+    offered = set(zones)
+    usable = sorted(
+        (subnet for subnet in subnets if subnet.get("availability_zone") in offered),
+        key=lambda subnet: subnet["availability_zone"],
+    )
+    return usable[0]["subnet_id"] if usable else ""
+
+
+def deployment_key_users(key_pairs: list, instances: list) -> list[str]:
+    """What still needs the private keys make clean-keys would delete: each key pair and each
+    instance launched with one (ec2_key_info's keypairs, ec2_instance_info's instances), with the
+    deployment named by its Deployment tag, such as "key pair demo-key (deployment demo)"."""
+
+    def label(kind: str, name: str, tags) -> str:
+        owner = tag_dict(tags).get("Deployment")
+        return f"{kind} {name}" + (f" (deployment {owner})" if owner else "")
+
+    return [label("key pair", pair.get("key_name"), pair.get("tags")) for pair in key_pairs or []] + [
+        label("instance", instance.get("instance_id"), instance.get("tags")) for instance in instances or []
+    ]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "deployment_tagged_for": deployment_tagged_for,
+            "deployment_owner_problem": deployment_owner_problem,
+            "deployment_instance_is_current": deployment_instance_is_current,
+            "deployment_bucket_is_current": deployment_bucket_is_current,
+            "deployment_alarm_specs": deployment_alarm_specs,
+            "deployment_alarms_to_change": deployment_alarms_to_change,
+            "deployment_topic_is_current": deployment_topic_is_current,
+            "deployment_pins_host": deployment_pins_host,
+            "deployment_group_is_current": deployment_group_is_current,
+            "deployment_missing_ports": deployment_missing_ports,
+            "deployment_allows_port": deployment_allows_port,
+            "deployment_launch_subnet": deployment_launch_subnet,
+            "deployment_key_users": deployment_key_users,
+        }
