@@ -9,11 +9,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 SYSTEM_PACKAGES := podman runc debootstrap iproute2 chromium tmux
 STAMP       := $(VENV)/.installed
+# The inventory make clean-keys checks the keys against (inventory/local: the local cloud).
+INVENTORY   ?= inventory/aws
 # pytest-xdist workers for the tests; each runs its own local cloud (TEST_WORKERS=0: one process).
 TEST_WORKERS ?= 2
 PYTEST      := $(BIN)/pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
-.PHONY: help setup system-packages venv image lint unit integration molecule test demo bench up down clean
+.PHONY: help setup system-packages venv image lint unit integration molecule test demo bench up down clean clean-keys
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,4 +73,7 @@ bench: setup ## Benchmarks (figures, not pass/fail).
 
 clean: down ## Remove the venv, local-cloud state, logs and reports; keeps .ssh (private keys AWS never hands out again).
 	rm -rf $(VENV) .state logs reports
-	@if [ -n "$$(ls -A .ssh 2>/dev/null)" ]; then echo "Kept .ssh/: the private keys of your deployments (remove them with teardown.yml)."; fi
+	@if [ -n "$$(ls -A .ssh 2>/dev/null)" ]; then echo "Kept .ssh/: the private keys of your deployments (remove a deployment with teardown.yml; make clean-keys deletes keys no deployment uses)."; fi
+
+clean-keys: venv ## Delete the private keys in .ssh/ after asking; refuses while a key pair or instance in INVENTORY's region uses one (ARGS='-e deployment_region=...').
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/clean_keys.yml $(ARGS)
