@@ -6,7 +6,7 @@ Starts a private local cloud (own LOCALCLOUD_HOME, ports and 127.x range, as the
 tests do), deploys one web server, puts a bounded load on its page, publishes the EC2 metrics,
 then times monitor.yml end to end (ansible-playbook start to exit) and prints, per run, the
 seconds, the CloudWatch API calls (GetMetricData, PutMetricData, DescribeAlarms) and the AWS
-calls of the cloudwatch_report module. Figures, not pass/fail; the goal is 15 s or less.
+calls of the cloudwatch_metrics_info module. Figures, not pass/fail; the goal is 15 s or less.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def main() -> int:
             print(
                 f"  run {index + 1}: {seconds:5.1f} s  CloudWatch API calls {calls['cloudwatch']}"
                 f" {calls['by_operation']};"
-                f" cloudwatch_report AWS calls {calls['cloudwatch_report']} {calls['cloudwatch_report_by_operation']};"
+                f" cloudwatch_metrics_info AWS calls {calls['cloudwatch_metrics_info']}"
+                f" {calls['cloudwatch_metrics_info_by_operation']};"
                 f" page views published {report['page_views']['value']}"
             )
             if index == 0:

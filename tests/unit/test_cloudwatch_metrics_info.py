@@ -1,4 +1,5 @@
-"""Unit tests for library/cloudwatch_report.py.
+"""Unit tests for library/cloudwatch_metrics_info.py, and the monitoring role's filters that turn its
+data into notes and the console table (roles/monitoring/filter_plugins/cloudwatch_format.py).
 
 The module runs as Ansible runs it: a subprocess with an ``ANSIBLE_MODULE_ARGS`` JSON file,
 talking real boto3 to a moto server started in this process on 127.0.0.1. The test puts the
@@ -17,14 +18,15 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE_PATH = REPO / "library" / "cloudwatch_report.py"
+MODULE_PATH = REPO / "library" / "cloudwatch_metrics_info.py"
+FORMAT_PATH = REPO / "roles" / "monitoring" / "filter_plugins" / "cloudwatch_format.py"
 REGION = "us-east-1"
 EC2_DEFAULT_METRICS = ["CPUUtilization", "NetworkIn", "NetworkOut", "StatusCheckFailed"]
 ALL_STATISTICS = ["Average", "Minimum", "Maximum", "Sum", "SampleCount"]
 
 
-def load_module():
-    spec = importlib.util.spec_from_file_location("cloudwatch_report", MODULE_PATH)
+def load_module(name="cloudwatch_metrics_info", path=MODULE_PATH):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no library/__pycache__
     try:
@@ -34,7 +36,18 @@ def load_module():
     return module
 
 
-cloudwatch_report = load_module()
+cloudwatch_metrics_info = load_module()
+cloudwatch_format = load_module("cloudwatch_format", FORMAT_PATH)
+
+
+def noted(result):
+    """The module's metrics with the notes the report adds to series without data."""
+    return cloudwatch_format.monitoring_metric_notes(result["metrics"], result["window"], result["instances"])
+
+
+def table(result):
+    """The console table of the module's metrics, as the report prints it."""
+    return cloudwatch_format.monitoring_metrics_table(result["metrics"])
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +70,7 @@ def run(run_module):
     """Runs the module with the given options; returns (return code, result)."""
 
     def _run(check_mode=False, **options):
-        return run_module("cloudwatch_report", check_mode=check_mode, **options)
+        return run_module("cloudwatch_metrics_info", check_mode=check_mode, **options)
 
     return _run
 
@@ -158,8 +171,8 @@ def test_datapoints_values_order_and_summary(run, aws, ami_id):
     assert network["status"] == "no_data"
     assert network["unit"] == "Bytes"
 
-    table = result["table"].splitlines()
-    assert table[0].split() == [
+    lines = table(result).splitlines()
+    assert lines[0].split() == [
         "RESOURCE",
         "NAMESPACE",
         "METRIC",
@@ -171,9 +184,9 @@ def test_datapoints_values_order_and_summary(run, aws, ami_id):
         "UNIT",
         "POINTS",
     ]
-    assert len(table) == 1 + 10
-    assert len({len(line) for line in table[1:6]}) == 1  # fixed width
-    assert table[1].split() == [
+    assert len(lines) == 1 + 10
+    assert len({len(line) for line in lines[1:6]}) == 1  # fixed width
+    assert lines[1].split() == [
         instance_id,
         "AWS/EC2",
         "CPUUtilization",
@@ -186,7 +199,7 @@ def test_datapoints_values_order_and_summary(run, aws, ami_id):
         "3",
     ]
     assert [instance_id, "AWS/EC2", "NetworkIn", "Average", "-", "-", "-", "-", "Bytes", "0"] in [
-        line.split() for line in table
+        line.split() for line in lines
     ]
 
     assert result["window"]["period"] == 300
@@ -210,7 +223,8 @@ def test_no_data_is_reported_with_a_note(run, aws, ami_id):
     assert [(m["metric"], m["statistic"]) for m in result["metrics"]] == [
         (metric, stat) for metric in EC2_DEFAULT_METRICS for stat in ("Average", "Minimum", "Maximum")
     ]
-    for entry in result["metrics"]:
+    assert result["instances"][instance_id]["state"] == "running"
+    for entry in noted(result):
         assert entry["status"] == "no_data"
         assert entry["datapoints"] == []
         assert entry["summary"] == {
@@ -254,7 +268,7 @@ def test_more_than_500_queries_are_split_over_calls(run, aws, ami_id):
     # paging against moto is the 500-queries-per-call limit: 5 instances x 25 metrics x 5
     # statistics = 625 queries need two calls. The NextToken loop is tested with a stub below.
     instance_ids = launch(aws, ami_id, count=5)
-    metrics = sorted(cloudwatch_report.EC2_METRIC_UNITS)
+    metrics = sorted(cloudwatch_metrics_info.EC2_METRIC_UNITS)
     assert len(metrics) == 25
     ts = aligned_now() - datetime.timedelta(minutes=10)
     put(aws, "AWS/EC2", metrics[0], {"InstanceId": instance_ids[0]}, [(ts, 1.5)])
@@ -306,7 +320,7 @@ def test_next_token_pages_are_followed_and_merged():
     start = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)
     end = start + datetime.timedelta(hours=1)
 
-    results, messages = cloudwatch_report.get_metric_data(client, [{"Id": "m0"}, {"Id": "m1"}], start, end)
+    results, messages = cloudwatch_metrics_info.get_metric_data(client, [{"Id": "m0"}, {"Id": "m1"}], start, end)
 
     assert [r.get("NextToken") for r in client.requests] == [None, "page-2"]
     assert all(r["ScanBy"] == "TimestampAscending" for r in client.requests)
@@ -319,13 +333,13 @@ def test_next_token_pages_are_followed_and_merged():
 def test_compute_window_alignment():
     now = datetime.datetime(2024, 5, 1, 12, 34, 56, tzinfo=datetime.UTC)
 
-    window = cloudwatch_report.compute_window(now, 60, 300, with_daily=True)
+    window = cloudwatch_metrics_info.compute_window(now, 60, 300, with_daily=True)
 
-    assert cloudwatch_report.iso(window["end"]) == "2024-05-01T12:35:00Z"
-    assert cloudwatch_report.iso(window["start"]) == "2024-05-01T11:35:00Z"
-    assert cloudwatch_report.iso(window["daily_start"]) == "2024-04-29T00:00:00Z"
-    window = cloudwatch_report.compute_window(now, 90, 3600, with_daily=False)
-    assert cloudwatch_report.iso(window["start"]) == "2024-05-01T11:00:00Z"
+    assert cloudwatch_metrics_info.iso(window["end"]) == "2024-05-01T12:35:00Z"
+    assert cloudwatch_metrics_info.iso(window["start"]) == "2024-05-01T11:35:00Z"
+    assert cloudwatch_metrics_info.iso(window["daily_start"]) == "2024-04-29T00:00:00Z"
+    window = cloudwatch_metrics_info.compute_window(now, 90, 3600, with_daily=False)
+    assert cloudwatch_metrics_info.iso(window["start"]) == "2024-05-01T11:00:00Z"
     assert "daily_start" not in window
 
 
@@ -386,7 +400,7 @@ def test_unknown_bucket_fails_naming_it(run, aws):
 
     assert rc == 0, result
     assert {m["status"] for m in result["metrics"]} == {"no_data"}
-    assert "once a day" in result["metrics"][0]["note"]
+    assert "once a day" in noted(result)[0]["note"]
     assert result["api_calls_by_operation"] == {"GetMetricData": 1}
 
 
@@ -460,7 +474,7 @@ def test_custom_page_views_with_sum(run, aws):
     assert points(views) == [(iso(t1), 7.0), (iso(t2), 10.0)]
     assert views["summary"]["max"] == 10.0
     assert views["summary"]["latest"] == 10.0
-    errors = result["metrics"][1]
+    errors = noted(result)[1]
     assert errors["status"] == "no_data"
     assert errors["unit"] is None
     assert "Custom metric not published" in errors["note"]
@@ -501,14 +515,14 @@ def test_check_mode_gives_the_same_result(run, aws, ami_id):
     assert rc == rc_check == 0
     assert normal["changed"] is checked["changed"] is False
     assert checked["metrics"] == normal["metrics"]
-    assert checked["table"] == normal["table"]
+    assert checked["instances"] == normal["instances"]
     assert checked["api_calls"] == normal["api_calls"] == 2
     assert points(series(checked, "NetworkIn", "Average")) == [(iso(ts), 123.0)]
 
 
 def test_documentation_matches_argument_spec():
-    doc = yaml.safe_load(cloudwatch_report.DOCUMENTATION)
-    spec = cloudwatch_report.argument_spec()
+    doc = yaml.safe_load(cloudwatch_metrics_info.DOCUMENTATION)
+    spec = cloudwatch_metrics_info.argument_spec()
     assert set(doc["options"]) == set(spec)
 
     def compare(doc_options, spec_options, path):
@@ -525,7 +539,7 @@ def test_documentation_matches_argument_spec():
                 compare(option["suboptions"], expected["options"], f"{where}.")
 
     compare(doc["options"], spec, "")
-    returned = yaml.safe_load(cloudwatch_report.RETURN)
+    returned = yaml.safe_load(cloudwatch_metrics_info.RETURN)
 
     def check_return(keys, path):
         for name, value in keys.items():
@@ -539,7 +553,7 @@ def test_documentation_matches_argument_spec():
 def test_ansible_doc_renders_without_warnings():
     ansible_doc = Path(sys.executable).parent / "ansible-doc"
     proc = subprocess.run(
-        [str(ansible_doc), "-M", "library", "cloudwatch_report"],
+        [str(ansible_doc), "-M", "library", "cloudwatch_metrics_info"],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -550,5 +564,5 @@ def test_ansible_doc_renders_without_warnings():
 
     assert proc.returncode == 0, proc.stderr
     assert "WARNING" not in proc.stderr.upper()
-    assert "cloudwatch_report" in proc.stdout
+    assert "cloudwatch_metrics_info" in proc.stdout
     assert "custom_metrics" in proc.stdout

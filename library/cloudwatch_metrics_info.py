@@ -11,18 +11,18 @@
 
 DOCUMENTATION = r"""
 ---
-module: cloudwatch_report
-short_description: Report recent CloudWatch metrics for EC2 instances, S3 buckets and custom metrics
+module: cloudwatch_metrics_info
+short_description: Read recent CloudWatch metrics of EC2 instances, S3 buckets and custom metrics
 version_added: 1.0.0
 description:
   - Reads recent CloudWatch datapoints for EC2 instances (namespace C(AWS/EC2)), S3 buckets
     (namespace C(AWS/S3)) and any custom metric, and returns them with a per-series summary
-    and a plain-text table for the console.
+    (data only; the monitoring role's filters turn it into notes, a table and charts).
   - All series are fetched with C(GetMetricData), packed into as few calls as the API allows
     (at most 500 queries per call, following C(NextToken) when CloudWatch splits the answer).
   - The module only reads. It runs the same way in check mode and never reports a change.
-  - A series without datapoints is not an error; it is returned with RV(metrics[].status=no_data)
-    and a RV(metrics[].note) giving the likely reason.
+  - A series without datapoints is not an error; it is returned with RV(metrics[].status=no_data),
+    and RV(instances) holds the state and launch time that explain most gaps.
   - S3 storage metrics (C(BucketSizeBytes), C(NumberOfObjects)) are published once a day, so they
     are read with a period of one day from midnight UTC at least two days before the end of the
     window, whatever O(window_minutes) and O(period) say.
@@ -142,27 +142,25 @@ notes:
   - Needs C(cloudwatch:GetMetricData), and with O(validate_resources=true) also C(ec2:DescribeInstances)
     and C(s3:ListBucket) on the buckets (for C(HeadBucket)).
   - CloudWatch bills C(GetMetricData) per metric read, not per call.
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+# The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
+extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""
 - name: Report the last hour of the web servers' EC2 metrics and the image bucket.
-  cloudwatch_report:
+  cloudwatch_metrics_info:
     region: us-east-1
     instance_ids: "{{ groups['webservers'] | map('extract', hostvars, 'instance_id') | list }}"
     bucket_names:
       - example-webserver-images
-  register: _cloudwatch_report
+  register: _cloudwatch_metrics
 
-- name: Show the report.
+- name: Show the average CPU of each instance.
   ansible.builtin.debug:
-    msg: "{{ _cloudwatch_report.table.splitlines() }}"
+    msg: "{{ _cloudwatch_metrics.metrics | selectattr('metric', 'eq', 'CPUUtilization') | map(attribute='summary') }}"
 
 - name: Report page views of the deployment for the last day, hour by hour.
-  cloudwatch_report:
+  cloudwatch_metrics_info:
     region: us-east-1
     window_minutes: 1440
     period: 3600
@@ -175,7 +173,7 @@ EXAMPLES = r"""
         unit: Count
 
 - name: Report CPU credits of burstable instances every minute, without looking the instances up.
-  cloudwatch_report:
+  cloudwatch_metrics_info:
     region: eu-west-1
     instance_ids:
       - i-0123456789abcdef0
@@ -293,24 +291,27 @@ metrics:
       returned: always
       type: str
       sample: ok
-    note:
-      description: Likely reason why the series has no data.
-      returned: when RV(metrics[].status=no_data)
+    kind:
+      description:
+        - What the series is about, V(ec2), V(s3_storage) (daily S3 storage metrics), V(s3_request) (S3 request
+          metrics) or V(custom).
+      returned: always
       type: str
-      sample: >-
-        Instance i-0123456789abcdef0 was launched at 2024-05-01T12:58:00Z; EC2 basic monitoring
-        publishes every 5 minutes (detailed monitoring every minute), so a new instance has no
-        datapoints for its first minutes.
-table:
-  description: Plain-text fixed-width table of the report, one row per series, for the console.
+      sample: ec2
+    query_status:
+      description: CloudWatch's status of the query when it was not C(Complete) (V(PartialData), V(Forbidden), ...).
+      returned: when CloudWatch did not complete the query
+      type: str
+      sample: PartialData
+instances:
+  description:
+    - The instances of O(instance_ids), by ID, with what explains an EC2 series without data.
+    - Empty when O(validate_resources=false).
   returned: success
-  type: str
-  sample: |-
-    RESOURCE             NAMESPACE  METRIC          STAT      MIN   AVG  MAX  LATEST  UNIT     POINTS
-    i-0123456789abcdef0  AWS/EC2    CPUUtilization  Average  1.50  7.25   20       3  Percent      12
-    i-0123456789abcdef0  AWS/EC2    NetworkIn       Average     -     -    -       -  Bytes         0
+  type: dict
+  sample: {"i-0123456789abcdef0": {"state": "running", "launch_time": "2024-05-01T12:58:00Z"}}
 window:
-  description: Time window of the report.
+  description: Time window of the datapoints.
   returned: success
   type: dict
   contains:
@@ -437,7 +438,7 @@ DESCRIBE_INSTANCES_CHUNK = 200
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-class CloudWatchReportError(Exception):
+class CloudWatchMetricsError(Exception):
     """A failure of this module; original_e is the boto3 exception behind it, if any."""
 
     def __init__(self, message, original_e=None):
@@ -487,51 +488,51 @@ def check_metric_names(option, namespace, names, known):
     for name in unknown:
         close = difflib.get_close_matches(name, list(known), n=1)
         hints.append(f"'{name}' (did you mean '{close[0]}'?)" if close else f"'{name}'")
-    raise CloudWatchReportError(
+    raise CloudWatchMetricsError(
         f"{option}: unknown {namespace} metric {plural('name', unknown)} {', '.join(hints)}; names are"
         f" case-sensitive and must be among: {', '.join(sorted(known))}. Use custom_metrics for other metrics."
     )
 
 
 def validate_params(params):
-    """Checks what the argument spec cannot; raises CloudWatchReportError naming the option."""
+    """Checks what the argument spec cannot; raises CloudWatchMetricsError naming the option."""
     period = params["period"]
     if period < 60 or period % 60:
-        raise CloudWatchReportError(
+        raise CloudWatchMetricsError(
             f"period must be a positive multiple of 60 seconds (60, 120, 300, 3600 ...), got {period}"
         )
     if params["window_minutes"] < 1:
-        raise CloudWatchReportError(f"window_minutes must be at least 1, got {params['window_minutes']}")
+        raise CloudWatchMetricsError(f"window_minutes must be at least 1, got {params['window_minutes']}")
     if not params["statistics"]:
-        raise CloudWatchReportError(f"statistics must name at least one of {', '.join(STATISTICS)}, got none")
+        raise CloudWatchMetricsError(f"statistics must name at least one of {', '.join(STATISTICS)}, got none")
     check_metric_names("ec2_metrics", "AWS/EC2", params["ec2_metrics"], EC2_METRIC_UNITS)
     check_metric_names("s3_metrics", "AWS/S3", params["s3_metrics"], S3_METRIC_UNITS)
 
     malformed = [i for i in params["instance_ids"] if not INSTANCE_ID_RE.match(i)]
     if malformed:
-        raise CloudWatchReportError(
+        raise CloudWatchMetricsError(
             f"instance_ids: {', '.join(repr(i) for i in malformed)} is not a valid EC2 instance ID;"
             " an ID is 'i-' and 8 or 17 lowercase hex digits, like i-0123456789abcdef0"
         )
     if any(not bucket for bucket in params["bucket_names"]):
-        raise CloudWatchReportError("bucket_names must not contain an empty name")
+        raise CloudWatchMetricsError("bucket_names must not contain an empty name")
     for index, custom in enumerate(params["custom_metrics"]):
         for key in ("namespace", "name"):
             if not custom[key]:
-                raise CloudWatchReportError(f"custom_metrics[{index}].{key} must not be empty")
+                raise CloudWatchMetricsError(f"custom_metrics[{index}].{key} must not be empty")
         problem = unit_problem(f"custom_metrics[{index}].unit", custom.get("unit"))
         if problem:
-            raise CloudWatchReportError(problem)
+            raise CloudWatchMetricsError(problem)
 
     if not (params["instance_ids"] or params["bucket_names"] or params["custom_metrics"]):
-        raise CloudWatchReportError(
+        raise CloudWatchMetricsError(
             "Nothing to report: instance_ids, bucket_names and custom_metrics are all empty;"
             " give at least one instance ID, bucket name or custom metric"
         )
     if params["instance_ids"] and not params["ec2_metrics"]:
-        raise CloudWatchReportError("instance_ids is set but ec2_metrics is empty; name at least one AWS/EC2 metric")
+        raise CloudWatchMetricsError("instance_ids is set but ec2_metrics is empty; name at least one AWS/EC2 metric")
     if params["bucket_names"] and not params["s3_metrics"]:
-        raise CloudWatchReportError("bucket_names is set but s3_metrics is empty; name at least one AWS/S3 metric")
+        raise CloudWatchMetricsError("bucket_names is set but s3_metrics is empty; name at least one AWS/S3 metric")
 
 
 def not_found_message(instance_ids, region):
@@ -546,7 +547,7 @@ def find_missing_instances(ec2, instance_ids):
     try:
         response = ec2.describe_instances(aws_retry=True, Filters=[{"Name": "instance-id", "Values": instance_ids}])
     except (ClientError, BotoCoreError) as e:
-        raise CloudWatchReportError("Unable to describe the EC2 instances", e) from e
+        raise CloudWatchMetricsError("Unable to describe the EC2 instances", e) from e
     found = {
         instance["InstanceId"]
         for reservation in response.get("Reservations", [])
@@ -563,19 +564,19 @@ def describe_instances(ec2, instance_ids, region):
             response = ec2.describe_instances(aws_retry=True, InstanceIds=chunk)
         except is_boto3_error_code("InvalidInstanceID.NotFound") as e:
             missing = find_missing_instances(ec2, chunk) or chunk
-            raise CloudWatchReportError(not_found_message(missing, region)) from e
+            raise CloudWatchMetricsError(not_found_message(missing, region)) from e
         except is_boto3_error_code("InvalidInstanceID.Malformed") as e:
-            raise CloudWatchReportError(
+            raise CloudWatchMetricsError(
                 f"instance_ids: malformed instance ID among {', '.join(chunk)}", original_e=e
             ) from e
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            raise CloudWatchReportError("Unable to describe the EC2 instances", original_e=e) from e
+            raise CloudWatchMetricsError("Unable to describe the EC2 instances", original_e=e) from e
         for reservation in response.get("Reservations", []):
             for instance in reservation.get("Instances", []):
                 found[instance["InstanceId"]] = instance
     missing = [i for i in instance_ids if i not in found]
     if missing:
-        raise CloudWatchReportError(not_found_message(missing, region))
+        raise CloudWatchMetricsError(not_found_message(missing, region))
     return found
 
 
@@ -585,7 +586,7 @@ def check_buckets(s3, bucket_names, region, module):
         try:
             response = s3.head_bucket(aws_retry=True, Bucket=bucket)
         except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]) as e:
-            raise CloudWatchReportError(
+            raise CloudWatchMetricsError(
                 f"bucket {bucket} not found (bucket_names; check the name, or set validate_resources=false)"
             ) from e
         except is_boto3_error_code(["403", "AccessDenied", "Forbidden"]):  # pylint: disable=duplicate-except
@@ -595,11 +596,11 @@ def check_buckets(s3, bucket_names, region, module):
             )
             continue
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            raise CloudWatchReportError(f"Unable to check bucket {bucket}", original_e=e) from e
+            raise CloudWatchMetricsError(f"Unable to check bucket {bucket}", original_e=e) from e
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         bucket_region = response.get("BucketRegion") or headers.get("x-amz-bucket-region")
         if bucket_region and region and bucket_region != region:
-            raise CloudWatchReportError(
+            raise CloudWatchMetricsError(
                 f"bucket {bucket} is in region {bucket_region}; S3 publishes its metrics there, not in"
                 f" {region}: run the report against region {bucket_region}"
             )
@@ -682,7 +683,7 @@ def get_metric_data(cloudwatch, queries, start, end):
         try:
             response = cloudwatch.get_metric_data(aws_retry=True, **request)
         except (ClientError, BotoCoreError) as e:
-            raise CloudWatchReportError("Unable to get metric data from CloudWatch", original_e=e) from e
+            raise CloudWatchMetricsError("Unable to get metric data from CloudWatch", original_e=e) from e
         for result in response.get("MetricDataResults", []):
             merged = results.setdefault(result["Id"], {"points": {}, "status_code": None})
             timestamps = result.get("Timestamps", [])
@@ -732,90 +733,8 @@ def summarize(points):
     }
 
 
-def ec2_no_data_note(entry, window, instance):
-    state = instance.get("State", {}).get("Name")
-    if state and state not in ("running", "pending"):
-        return f"Instance {entry['resource']} is {state}; EC2 publishes no metrics for an instance that is not running."
-    launched = instance.get("LaunchTime")
-    if isinstance(launched, datetime.datetime) and launched > window["start"]:
-        return (
-            f"Instance {entry['resource']} was launched at {iso(launched)}; EC2 basic monitoring publishes every"
-            " 5 minutes (detailed monitoring every minute), so a new instance has no datapoints for its first minutes."
-        )
-    if entry["metric"].startswith(("CPUCredit", "CPUSurplus")):
-        return "CPU credit metrics are only published for burstable (T family) instances."
-    if entry["metric"].startswith("Disk"):
-        return "Disk* metrics only cover instance store volumes; EBS volumes report in AWS/EBS or as EBS* metrics."
-    return (
-        "No datapoints in the window. EC2 basic monitoring publishes every 5 minutes (detailed monitoring every"
-        " minute), so a new or just started instance has none yet, and a period under 300 seconds leaves gaps"
-        " without detailed monitoring."
-    )
-
-
-def no_data_note(entry, window, instances):
-    """The likely reason why a series has no datapoints."""
-    if entry["kind"] == "ec2":
-        return ec2_no_data_note(entry, window, instances.get(entry["resource"], {}))
-    if entry["kind"] == "s3_storage":
-        return (
-            "S3 storage metrics are published once a day (timestamped 00:00 UTC, often a day late); a bucket"
-            " created in the last day or two has none yet, and an empty bucket may have none. BucketSizeBytes"
-            " is read for StandardStorage only."
-        )
-    if entry["kind"] == "s3_request":
-        return (
-            "S3 request metrics are only published for a bucket with a request metrics configuration named"
-            f" '{entry['dimensions'].get('FilterId')}', and only for minutes with requests."
-        )
-    unit = " or unit" if entry["unit_filter"] else ""
-    return (
-        f"Custom metric not published in the window yet, or published with other dimensions{unit};"
-        " CloudWatch matches the namespace, the name and the full set of dimensions exactly."
-    )
-
-
-def format_number(value):
-    if value is None:
-        return "-"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return f"{value:.2f}"
-
-
-def render_table(metrics):
-    header = ["RESOURCE", "NAMESPACE", "METRIC", "STAT", "MIN", "AVG", "MAX", "LATEST", "UNIT", "POINTS"]
-    right_aligned = {"MIN", "AVG", "MAX", "LATEST", "POINTS"}
-    rows = []
-    for m in metrics:
-        summary = m["summary"]
-        rows.append(
-            [
-                m["resource"],
-                m["namespace"],
-                m["metric"],
-                m["statistic"],
-                format_number(summary["min"]),
-                format_number(summary["average"]),
-                format_number(summary["max"]),
-                format_number(summary["latest"]),
-                m["unit"] or "-",
-                str(summary["count"]),
-            ]
-        )
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
-    for row in rows:
-        cells = [
-            cell.rjust(width) if name in right_aligned else cell.ljust(width)
-            for name, cell, width in zip(header, row, widths, strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def build_report(params, clients, region, module, now=None):
-    """The whole report; clients maps a service name to a function returning its client."""
+def read_metrics(params, clients, region, module, now=None):
+    """The datapoints and what explains them; clients maps a service name to a function returning its client."""
     validate_params(params)
     series = build_series(params)
 
@@ -847,11 +766,10 @@ def build_report(params, clients, region, module, now=None):
             "datapoints": points,
             "summary": summarize(points),
             "status": "ok" if points else "no_data",
+            "kind": entry["kind"],
         }
-        if not points:
-            metric["note"] = no_data_note(entry, window, instances)
-            if result["status_code"] not in (None, "Complete"):
-                metric["note"] += f" CloudWatch answered with status {result['status_code']}."
+        if result["status_code"] not in (None, "Complete"):
+            metric["query_status"] = result["status_code"]
         metrics.append(metric)
 
     report_window = {
@@ -862,7 +780,12 @@ def build_report(params, clients, region, module, now=None):
     }
     if "daily_start" in window:
         report_window["daily_start"] = iso(window["daily_start"])
-    return {"metrics": metrics, "table": render_table(metrics), "window": report_window}
+    described = {
+        instance_id: {"state": instance.get("State", {}).get("Name"), "launch_time": iso(instance["LaunchTime"])}
+        for instance_id, instance in instances.items()
+        if isinstance(instance.get("LaunchTime"), datetime.datetime)
+    }
+    return {"metrics": metrics, "instances": described, "window": report_window}
 
 
 def argument_spec():
@@ -918,13 +841,13 @@ def main():
     clients = {service: client_getter(service) for service in ("cloudwatch", "ec2", "s3")}
 
     try:
-        report = build_report(module.params, clients, module.region, module)
-    except CloudWatchReportError as e:
+        report = read_metrics(module.params, clients, module.region, module)
+    except CloudWatchMetricsError as e:
         if e.original_e is not None:
             module.fail_json_aws(e.original_e, msg=e.message)
         module.fail_json(msg=e.message)
     except (ClientError, BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Unable to build the CloudWatch report")
+        module.fail_json_aws(e, msg="Unable to read the CloudWatch metrics")
 
     module.exit_json(changed=False, api_calls=counter.total, api_calls_by_operation=counter.by_operation, **report)
 
