@@ -11,7 +11,7 @@
 
 DOCUMENTATION = r"""
 ---
-module: access_log_report
+module: access_log_info
 short_description: Summarise a web server's access and error logs, and count page views since the last publish
 version_added: 1.0.0
 description:
@@ -23,9 +23,9 @@ description:
     (the inode of the access log and the byte offset up to which it was counted). A page view is a
     C(GET) of one of O(page_paths) (query string ignored) answered with a 2xx or 3xx status, from a
     client whose User-Agent contains none of O(ignore_user_agents).
-  - Reading never changes the mark. Once the count has been published, run the module again with
-    O(commit) set to the RV(page_views.mark) it returned, so a later run does not count the same
-    requests twice.
+  - It only reads; the mark never changes here. Once the count has been published, give the
+    RV(page_views.mark) it returned to M(aws_webserver.core.access_log_mark), so a later run does not
+    count the same requests twice.
   - When the log has been rotated since the mark (another inode), the rest of the rotated file
     (C(<access_log>.1), not compressed) is counted, then the new log from its start. A log truncated
     in place (copytruncate) is counted from its start.
@@ -86,61 +86,38 @@ options:
       - File on the web server holding the page-view high-water mark (JSON).
     type: path
     default: /var/lib/webserver-monitor/last-publish
-  commit:
-    description:
-      - When set, only writes this high-water mark (the RV(page_views.mark) of an earlier run) to
-        O(state_file), creating its folder, and reports nothing else.
-      - Do this only after the page views have been published.
-    type: dict
-    suboptions:
-      inode:
-        description: Inode of the access log.
-        type: int
-        required: true
-      offset:
-        description: Byte offset in the access log up to which page views were counted.
-        type: int
-        required: true
-      path:
-        description: Path of the access log, for the record.
-        type: str
-      timestamp:
-        description: When the mark was taken, ISO 8601 in UTC, for the record.
-        type: str
-      head_length:
-        description: Number of bytes at the start of the log covered by O(commit.head_sha256).
-        type: int
-      head_sha256:
-        description:
-          - SHA-256 of the first O(commit.head_length) bytes of the log. A later run compares it, so a new
-            log that happens to get the old one's inode number is not taken for the old one.
-        type: str
 notes:
-  - Needs read access to the logs and write access to O(state_file) (use C(become)).
+  - Needs read access to the logs and to O(state_file) (use C(become)).
   - The whole current access log is scanned, which takes about a second per 100 MB.
-  - Supports check mode; with O(commit), check mode reports the change without writing it.
+  - Runs the same in check mode; it never changes anything.
+seealso:
+  - module: aws_webserver.core.access_log_mark
 """
 
 EXAMPLES = r"""
 - name: Summarise the last hour of Apache's logs and count unpublished page views.
-  access_log_report:
+  access_log_info:
     access_log: /var/log/apache2/access.log
     error_log: /var/log/apache2/error.log
     window_minutes: 60
   become: true
   register: _logs
 
-- name: Remember that the page views were published.
-  access_log_report:
-    access_log: /var/log/apache2/access.log
-    commit: "{{ _logs.page_views.mark }}"
+- name: Summarise the last day of an Apache on Red Hat, counting the blog's pages too.
+  access_log_info:
+    access_log: /var/log/httpd/access_log
+    window_minutes: 1440
+    top: 20
+    page_paths: [/, /index.html, /blog/]
   become: true
+
+# Once the page views are published: aws_webserver.core.access_log_mark with mark: "{{ _logs.page_views.mark }}".
 """
 
 RETURN = r"""
 window:
   description: The summary window.
-  returned: when O(commit) is not set
+  returned: always
   type: dict
   contains:
     start:
@@ -160,55 +137,55 @@ window:
       sample: 60
 requests:
   description: Requests logged in the window.
-  returned: when O(commit) is not set
+  returned: always
   type: int
   sample: 250
 bytes_sent:
   description: Response bytes sent in the window (the C(%O) or C(%b) field).
-  returned: when O(commit) is not set
+  returned: always
   type: int
   sample: 731250
 status_codes:
   description: Requests in the window per HTTP status code, the most frequent first.
-  returned: when O(commit) is not set
+  returned: always
   type: list
   elements: dict
   sample: [{"status": "200", "count": 240}, {"status": "404", "count": 10}]
 status_classes:
   description: Requests in the window per status class (C(2xx) to C(5xx)); every class is present.
-  returned: when O(commit) is not set
+  returned: always
   type: dict
   sample: {"1xx": 0, "2xx": 240, "3xx": 0, "4xx": 10, "5xx": 0}
 top_paths:
   description: The O(top) most requested paths in the window (without query string), with their counts.
-  returned: when O(commit) is not set
+  returned: always
   type: list
   elements: dict
   sample: [{"path": "/", "count": 240}, {"path": "/favicon.ico", "count": 10}]
 top_clients:
   description: The O(top) client addresses with the most requests in the window.
-  returned: when O(commit) is not set
+  returned: always
   type: list
   elements: dict
   sample: [{"address": "203.0.113.7", "count": 250}]
 first_request:
   description: Time of the first request in the window, ISO 8601 in UTC, or V(null).
-  returned: when O(commit) is not set
+  returned: always
   type: str
   sample: "2024-05-01T12:03:10Z"
 last_request:
   description: Time of the last request in the window, ISO 8601 in UTC, or V(null).
-  returned: when O(commit) is not set
+  returned: always
   type: str
   sample: "2024-05-01T12:59:58Z"
 unparsed_lines:
   description: Lines of the access log (in the files read) that are not in a known log format.
-  returned: when O(commit) is not set
+  returned: always
   type: int
   sample: 0
 access_log:
   description: The access log read.
-  returned: when O(commit) is not set
+  returned: always
   type: dict
   contains:
     path:
@@ -238,7 +215,7 @@ access_log:
       sample: false
 error_log:
   description: The last lines of the error log.
-  returned: when O(commit) is not set
+  returned: always
   type: dict
   contains:
     path:
@@ -259,7 +236,7 @@ error_log:
       sample: ["[Wed May 01 12:00:00.000000 2024] [mpm_event:notice] [pid 98] AH00489: Apache configured"]
 page_views:
   description: Page views not published yet.
-  returned: when O(commit) is not set
+  returned: always
   type: dict
   contains:
     count:
@@ -279,8 +256,8 @@ page_views:
       sample: mark
     mark:
       description:
-        - The new mark to pass to O(commit) once the count has been published, or V(null) when the
-          access log does not exist.
+        - The new mark to pass to M(aws_webserver.core.access_log_mark) once the count has been published,
+          or V(null) when the access log does not exist.
       returned: always
       type: dict
       sample:
@@ -292,26 +269,20 @@ page_views:
         head_sha256: 0f343b0931126a20f133d67c2b018a3b5e7a0b9a8a2d1c4e5f60718293a4b5c6
 notes:
   description: Remarks about the logs read (missing, empty, rotated, lines not understood).
-  returned: when O(commit) is not set
+  returned: always
   type: list
   elements: str
   sample: ["The access log is empty: no requests since Apache started or since the log was rotated."]
-mark:
-  description: The mark written (or that would be written in check mode).
-  returned: when O(commit) is set
-  type: dict
-  sample: {"inode": 1234567, "offset": 123456}
 """
 
 import datetime
 import hashlib
-import json
 import os
 import re
-import tempfile
 from collections import Counter
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.aws_webserver.core.plugins.module_utils.access_log_mark import load_mark
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 UTC = datetime.timezone.utc
@@ -421,31 +392,6 @@ def same_file(path, info, mark):
     if mark.get("head_sha256") and mark.get("head_length") is not None:
         return head_sha256(path, mark["head_length"]) == mark["head_sha256"]
     return True
-
-
-def load_mark(state_file):
-    """The mark in state_file: (mark or None, a note when the file exists but is not usable)."""
-    try:
-        with open(state_file) as handle:
-            mark = json.load(handle)
-    except FileNotFoundError:
-        return None, None
-    except ValueError:
-        mark = None
-    try:
-        return {
-            "inode": int(mark["inode"]),
-            "offset": int(mark["offset"]),
-            "path": mark.get("path"),
-            "timestamp": mark.get("timestamp"),
-            "head_length": int(mark["head_length"]) if mark.get("head_length") is not None else None,
-            "head_sha256": mark.get("head_sha256"),
-        }, None
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return (
-            None,
-            f"The page-view mark in {state_file} is not readable JSON with inode and offset; counted as a first run.",
-        )
 
 
 def page_view_plan(access_log, current, rotated, mark):
@@ -622,29 +568,6 @@ def report(params, now):
     }
 
 
-def write_mark(module, state_file, mark):
-    """Writes the mark atomically; returns (changed, the mark)."""
-    keys = ("inode", "offset", "path", "timestamp", "head_length", "head_sha256")
-    wanted = {key: mark[key] for key in keys if mark.get(key) is not None}
-    current, _problem = load_mark(state_file)
-    if current is not None and current["inode"] == wanted["inode"] and current["offset"] == wanted["offset"]:
-        return False, wanted
-    if module.check_mode:
-        return True, wanted
-    folder = os.path.dirname(state_file) or "."
-    try:
-        os.makedirs(folder, mode=0o755, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=".last-publish-", dir=folder)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(wanted, handle, sort_keys=True)
-            handle.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, state_file)
-    except OSError as e:
-        module.fail_json(msg=f"Unable to write the page-view mark to {state_file}: {e}")
-    return True, wanted
-
-
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -657,17 +580,6 @@ def main():
             "ignore_user_agents": {"type": "list", "elements": "str", "default": ["ansible-httpget"]},
             "include_rotated": {"type": "bool", "default": True},
             "state_file": {"type": "path", "default": "/var/lib/webserver-monitor/last-publish"},
-            "commit": {
-                "type": "dict",
-                "options": {
-                    "inode": {"type": "int", "required": True},
-                    "offset": {"type": "int", "required": True},
-                    "path": {"type": "str"},
-                    "timestamp": {"type": "str"},
-                    "head_length": {"type": "int"},
-                    "head_sha256": {"type": "str"},
-                },
-            },
         },
         supports_check_mode=True,
     )
@@ -677,12 +589,6 @@ def main():
             module.fail_json(msg=f"{option} must be at least 1, got {params[option]}")
     if params["error_lines"] < 0:
         module.fail_json(msg=f"error_lines must be 0 or more, got {params['error_lines']}")
-
-    if params["commit"]:
-        if params["commit"]["offset"] < 0:
-            module.fail_json(msg=f"commit.offset must be 0 or more, got {params['commit']['offset']}")
-        changed, mark = write_mark(module, params["state_file"], params["commit"])
-        module.exit_json(changed=changed, mark=mark, diff={"before": "", "after": json.dumps(mark)} if changed else {})
 
     try:
         result = report(params, datetime.datetime.now(UTC))

@@ -4,7 +4,7 @@
 # ruff: noqa: UP017 - datetime.UTC is Python 3.11+; the web server may run 3.9
 """Time as the project's modules return it (aws_webserver.core's module_utils).
 
-Plain Python only, down to 3.9 (no datetime.UTC): access_log_report imports it on the web server
+Plain Python only, down to 3.9 (no datetime.UTC): access_log_info imports it on the web server
 (Amazon Linux 2023's Python is 3.9), where no AWS library is needed.
 """
 

@@ -1,4 +1,4 @@
-"""Unit tests for library/access_log_report.py.
+"""Unit tests for library/access_log_info.py and library/access_log_mark.py, which moves the mark it reads.
 
 The module runs as Ansible runs it: a subprocess with an ``ANSIBLE_MODULE_ARGS`` JSON file,
 reading real log files written by the test (and rotated, truncated, replaced as logrotate would).
@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE_PATH = REPO / "library" / "access_log_report.py"
+MODULE_PATHS = [
+    REPO / "library" / "access_log_info.py",
+    REPO / "library" / "access_log_mark.py",
+    REPO / "module_utils" / "access_log_mark.py",
+    REPO / "module_utils" / "deployment_time.py",
+]
 UA = "Mozilla/5.0 (X11; Linux x86_64)"
 
 
@@ -46,7 +51,9 @@ def run(run_module_plain, logs):
 
     def _run(check_mode=False, **options):
         paths = {"access_log": str(logs["access"]), "error_log": str(logs["error"]), "state_file": str(logs["state"])}
-        return run_module_plain("access_log_report", check_mode=check_mode, **{**paths, **options})
+        if "mark" in options:  # what the playbook does after a successful PutMetricData
+            return run_module_plain("access_log_mark", check_mode=check_mode, state_file=paths["state_file"], **options)
+        return run_module_plain("access_log_info", check_mode=check_mode, **{**paths, **options})
 
     return _run
 
@@ -70,7 +77,7 @@ def append(path, *lines):
 
 def publish(ok, result):
     """What the playbook does after a successful PutMetricData."""
-    return ok(commit=result["page_views"]["mark"])
+    return ok(mark=result["page_views"]["mark"])
 
 
 def test_summary_of_the_window(ok, logs):
@@ -229,17 +236,21 @@ def test_a_corrupt_mark_is_reported_and_counted_as_a_first_run(ok, logs):
     assert any("not readable" in note for note in result["notes"])
 
 
-def test_commit_is_idempotent_and_check_mode_writes_nothing(ok, logs):
+def test_moving_the_mark_is_idempotent_and_check_mode_writes_nothing(ok, logs):
     append(logs["access"], line("/"))
     first = ok()
     mark = first["page_views"]["mark"]
-    checked = ok(check_mode=True, commit=mark)
+    checked = ok(check_mode=True, mark=mark)
     assert checked["changed"] is True and not logs["state"].exists()
-    written = ok(commit=mark)
+    assert checked["diff"]["before"] == "" and f'"offset": {mark["offset"]}' in checked["diff"]["after"]
+    written = ok(mark=mark)
     assert written["changed"] is True and written["mark"]["offset"] == mark["offset"]
     assert oct(logs["state"].stat().st_mode & 0o777) == "0o644"
-    again = ok(commit=mark)
-    assert again["changed"] is False
+    again = ok(mark=mark)
+    assert again["changed"] is False and again["diff"] == {}
+    append(logs["access"], line("/"))
+    moved = ok(mark=ok()["page_views"]["mark"])
+    assert moved["changed"] is True and f'"offset": {mark["offset"]}' in moved["diff"]["before"]
 
 
 def test_an_unreadable_mark_is_an_error_not_a_first_run(run, logs):
@@ -253,13 +264,14 @@ def test_an_unreadable_mark_is_an_error_not_a_first_run(run, logs):
 def test_bad_options_are_refused(run):
     rc, result = run(window_minutes=0)
     assert rc != 0 and "window_minutes" in result["msg"]
-    rc, result = run(commit={"inode": 1, "offset": -1})
-    assert rc != 0 and "commit.offset" in result["msg"]
+    rc, result = run(mark={"inode": 1, "offset": -1})
+    assert rc != 0 and "mark.offset" in result["msg"]
 
 
 def test_runs_on_python_3_9():
     """Amazon Linux 2023 has Python 3.9: no newer syntax, no datetime.UTC."""
-    tree = ast.parse(MODULE_PATH.read_text(), feature_version=(3, 9))
-    attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
-    keywords = {node.arg for node in ast.walk(tree) if isinstance(node, ast.keyword)}
-    assert "UTC" not in attributes and "strict" not in keywords
+    for path in MODULE_PATHS:
+        tree = ast.parse(path.read_text(), feature_version=(3, 9))
+        attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        keywords = {node.arg for node in ast.walk(tree) if isinstance(node, ast.keyword)}
+        assert "UTC" not in attributes and "strict" not in keywords, path.name
