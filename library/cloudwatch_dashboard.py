@@ -40,10 +40,8 @@ options:
       - The dashboard body (its C(widgets)), as described in the CloudWatch dashboard body structure.
       - Required when O(state=present).
     type: dict
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+# The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
+extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

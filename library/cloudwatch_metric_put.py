@@ -72,10 +72,8 @@ options:
 notes:
   - Needs C(cloudwatch:PutMetricData).
   - CloudWatch may take up to a few minutes before a new datapoint shows up in C(GetMetricData).
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+# The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
+extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -100,10 +100,8 @@ options:
     description: A CloudWatch dashboard to look up by its exact name; empty, none.
     type: str
     default: ""
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+# The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
+extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

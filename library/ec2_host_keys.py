@@ -56,10 +56,8 @@ options:
     type: list
     elements: str
     default: [ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa]
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+# The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
+extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

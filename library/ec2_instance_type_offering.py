@@ -29,10 +29,8 @@ options:
       - The instance type, for example C(t3.nano).
     type: str
     required: true
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+# The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
+extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -80,10 +80,8 @@ notes:
   - Supports C(check_mode) and C(diff_mode). The diff shows the SHA-256, size and content type of the
     object before and after the task.
   - The returned RV(url) is the object's URL; it is only readable anonymously if the bucket policy allows it.
-extends_documentation_fragment:
-  - amazon.aws.common.modules
-  - amazon.aws.region.modules
-  - amazon.aws.boto3
+# The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
+extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
 
 EXAMPLES = r"""

@@ -36,6 +36,11 @@ def namespace_prefix(home: Path) -> str:
     return "lc" + hashlib.sha256(str(home).encode()).hexdigest()[:6]
 
 
+def _under_home(name: str) -> property:
+    """A read-only attribute: the path `name` in the cloud's home."""
+    return property(lambda settings: settings.home / name, doc=f"<home>/{name}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the local cloud keeps its files and which loopback addresses it serves on."""
@@ -60,25 +65,12 @@ class Settings:
     def origin_url(self) -> str:
         return f"http://{self.host}:{self.origin_port}/image.jpg"
 
-    @property
-    def pid_file(self) -> Path:
-        return self.home / "localcloud.pid"
-
-    @property
-    def log_file(self) -> Path:
-        return self.home / "localcloud.log"
-
-    @property
-    def containers_conf(self) -> Path:
-        return self.home / "containers.conf"
-
-    @property
-    def origin_dir(self) -> Path:
-        return self.home / "origin"
-
-    @property
-    def image_dir(self) -> Path:
-        return self.home / "image"
+    # Files and folders of the cloud, all under its home.
+    pid_file = _under_home("localcloud.pid")
+    log_file = _under_home("localcloud.log")
+    containers_conf = _under_home("containers.conf")
+    origin_dir = _under_home("origin")
+    image_dir = _under_home("image")
 
     @property
     def namespace_prefix(self) -> str:

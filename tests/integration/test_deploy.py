@@ -224,6 +224,26 @@ def test_bucket_policy_exposes_only_the_public_prefix(cloud, deployment):
     assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
+def test_a_page_that_does_not_answer_stops_the_verification_saying_why(cloud, deployment):
+    instance_id = summary_value(deployment["first"].output, "Instance")
+    ec2 = cloud.client("ec2")
+    group = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["SecurityGroups"][0]
+    http = [p for p in ec2.describe_security_groups(GroupIds=[group["GroupId"]])["SecurityGroups"][0]["IpPermissions"]
+            if p.get("FromPort") == 80]  # fmt: skip
+    ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=http)
+    try:
+        # --tags page: the security group (tagged instance) is left as it is.
+        run = playbook(
+            cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}", "--tags", "page"
+        )
+    finally:
+        ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=http)
+    assert run.returncode != 0, run.output[-3000:]
+    said = " ".join(run.output.split())
+    assert f"The page {deployment['page']} did not answer within 20 s" in said, run.output[-3000:]
+    assert "lets TCP port 80 in from anywhere" in said
+
+
 def test_instance_requires_imdsv2_and_ssh_only_from_the_operator(cloud, deployment):
     instance_id = summary_value(deployment["first"].output, "Instance")
     ec2 = cloud.client("ec2")

@@ -3,6 +3,8 @@ that executes a module from library/ as Ansible does (a subprocess with its JSON
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import logging
 import os
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from moto.server import ThreadedMotoServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,6 +83,25 @@ def module_env() -> dict[str, str]:
     return env
 
 
+# Keys every module result may carry without documenting them in RETURN (Ansible's own, the file
+# attributes AnsibleModule adds to a result that names a path, amazon.aws's error details).
+COMMON_RESULT_KEYS = frozenset(
+    {"changed", "failed", "msg", "invocation", "diff", "warnings", "deprecations", "exception", "skipped",
+     "uid", "gid", "owner", "group", "mode", "state", "size",
+     "error", "response_metadata", "boto3_version", "botocore_version"}
+)  # fmt: skip
+
+
+@functools.cache
+def documented_returns(module: str) -> frozenset:
+    """The top-level keys the module's RETURN documents."""
+    tree = ast.parse((REPO / "library" / f"{module}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "RETURN":
+            return frozenset(yaml.safe_load(node.value.value) or {})
+    return frozenset()
+
+
 def module_runner(tmp_path: Path, defaults: dict):
     """A function that runs a module from library/ with `defaults` and its own options added."""
     remote_tmp = tmp_path / "remote_tmp"
@@ -107,9 +129,13 @@ def module_runner(tmp_path: Path, defaults: dict):
         )
         assert "Traceback" not in proc.stderr, proc.stderr
         try:
-            return proc.returncode, json.loads(proc.stdout)
+            result = json.loads(proc.stdout)
         except json.JSONDecodeError:
             pytest.fail(f"{module} printed no JSON (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        # The docs gate's other half: whatever a module returns, its RETURN documents.
+        undocumented = set(result) - COMMON_RESULT_KEYS - documented_returns(module)
+        assert not undocumented, f"{module} returned keys its RETURN does not document: {sorted(undocumented)}"
+        return proc.returncode, result
 
     return _run
 

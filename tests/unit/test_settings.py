@@ -149,7 +149,7 @@ SWITCH = "{} is not a switch of this playbook: did you mean {}?"
         (["keep_kye"], [SWITCH.format("keep_kye", "keep_key")]),
         (["interactiv", "confrim"], [SWITCH.format("confrim", "confirm"), SWITCH.format("interactiv", "interactive")]),
         # Not ours: Ansible's, the local cloud's inventory, the roles' internals and computed facts.
-        (["ansible_user", "localcloud_endpoint", "_deployment_settings", "deployment_instance", "keep"], []),
+        (["ansible_user", "localcloud_endpoint", "_deployment_settings", "_deployment_instance", "keep"], []),
         (["deployment_name", "keep_key", "confirm"], []),
     ],
 )  # fmt: skip

@@ -27,9 +27,9 @@ import math
 import re
 
 PREFIXES = ("deployment_", "webserver_", "monitoring_")
-# Role-prefixed names that are not settings: facts the roles compute and hand on (to later plays,
-# to add_host), and the parameter by which a playbook names its switches.
-COMPUTED = frozenset({"deployment_instance", "deployment_image_public_url", "deployment_settings_switches"})
+# Role-prefixed names that are not settings: the parameter by which a playbook names its switches.
+# (Facts the roles compute and hand on start with an underscore: _deployment_instance.)
+COMPUTED = frozenset({"deployment_settings_switches"})
 # The values Ansible itself reads as booleans (ansible.module_utils.parsing.convert_bool).
 TRUE = frozenset({"y", "yes", "on", "1", "true", "t"})
 FALSE = frozenset({"n", "no", "off", "0", "false", "f"})
