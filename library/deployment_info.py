@@ -227,6 +227,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     status_code,
     tag_dict,
 )
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names
 
 
 class Reader:
@@ -494,7 +495,9 @@ def main():
         result["security_group"] = security_group(
             reader, result["vpc_id"], params["security_group"], params["name"], params["security_group_users"]
         )
-    bucket_name = params["bucket"] or f"{params['name']}-{result['account']}-{module.region}"
+    bucket_name = resource_names(
+        params["name"], bucket_name=params["bucket"], account_id=result["account"], region=module.region
+    )["bucket"]
     result["bucket"] = bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])
     if params["account_public_access_block"]:
         result["account_public_access_block"] = account_public_access_block(module, result["account"], reader.counter)

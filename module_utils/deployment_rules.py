@@ -11,6 +11,8 @@ and answers filters) and the modules that take the same values (s3_image_upload'
 - ``deployment_problem(value, 'deployment_bucket_name')``: why a setting's value is not usable
   ('' when it is); ``bucket_name_problem(name)`` the same for a bucket name alone.
 - ``shown(value)``: a value as the user would type it, for messages.
+- ``resource_names(name, ...)``: the names deploy gives a deployment's resources, the one place
+  they are derived (the collection's resource_names filter, deployment_info's bucket).
 """
 
 from __future__ import annotations
@@ -344,3 +346,27 @@ def deployment_problem(value, setting: str) -> str:
 def bucket_name_problem(name: str) -> str:
     """Why `name` cannot be the deployment's bucket, as a clause ('' when it can)."""
     return _bucket_problem(name)
+
+
+def resource_names(name, key_name="", security_group="", bucket_name="", account_id="", region=""):
+    """The names of deployment `name`'s resources: a name the user set wins over the derived one.
+
+    key_pair "<name>-key", security_group (a name or an id) and instance (its Name tag and inventory
+    host) "<name>-web", topic "<name>-alarms", the alarms "<name>-idle-terminate" and "<name>-high-cpu",
+    dashboard "<name>", bucket "<name>-<account>-<region>" ('' while the account is not known).
+    """
+    alarms = {"idle": f"{name}-idle-terminate", "high_cpu": f"{name}-high-cpu"}
+    derived_bucket = f"{name}-{account_id}-{region}" if account_id and region else ""
+    return {
+        "key_pair": key_name or f"{name}-key",
+        "security_group": security_group or f"{name}-web",
+        "derived_security_group": f"{name}-web",
+        "instance": f"{name}-web",
+        "topic": f"{name}-alarms",
+        "alarms": alarms,
+        "alarm_list": [alarms["idle"], alarms["high_cpu"]],
+        "dashboard": name,
+        "bucket": bucket_name or derived_bucket,
+        "derived_bucket": derived_bucket,
+        "derived_key_pair": f"{name}-key",
+    }

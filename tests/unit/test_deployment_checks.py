@@ -11,12 +11,17 @@ from types import SimpleNamespace
 import pytest
 from ansible_collections.aws_webserver.core.plugins.module_utils import deployment_rules
 
-FILTERS = Path(__file__).resolve().parents[2] / "roles/deployment/filter_plugins"
-PLUGINS = ("input_rules", "resources", "aws_advice", "answers")
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = {
+    "input_rules": "roles/deployment/filter_plugins",
+    "resources": "roles/deployment/filter_plugins",
+    "aws_advice": "collections/ansible_collections/aws_webserver/core/plugins/filter",
+    "answers": "roles/interactive/filter_plugins",
+}
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(name, FILTERS / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / PLUGINS[name] / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -233,13 +238,13 @@ QUESTION = {"choices": ["key-a", "key-b", "_new"], "default": "3"}
     [("", "_new"), ("1", "key-a"), (" 2 ", "key-b"), ("key-b", "key-b"), ("4", "4"), ("0", "0")],
 )
 def test_answers_pick_choices_by_number_and_enter_keeps_the_default(typed, answer):
-    assert checks.deployment_answer({"user_input": typed}, QUESTION) == answer
+    assert checks.interactive_answer({"user_input": typed}, QUESTION) == answer
 
 
 def test_an_empty_choice_value_is_kept():
     question = {"choices": ["sg-1", ""], "default": "2"}
-    answer = checks.deployment_answer({"user_input": ""}, question)
-    assert answer == "" and checks.deployment_answer_problem(answer, question, {}) == ""
+    answer = checks.interactive_answer({"user_input": ""}, question)
+    assert answer == "" and checks.interactive_answer_problem(answer, question, {}) == ""
 
 
 @pytest.mark.parametrize(
@@ -256,7 +261,7 @@ def test_an_empty_choice_value_is_kept():
     ],
 )
 def test_answer_problems(answer, question, reply, expected):
-    problem = checks.deployment_answer_problem(answer, question, reply)
+    problem = checks.interactive_answer_problem(answer, question, reply)
     assert (expected in problem) if expected else problem == ""
 
 
@@ -281,8 +286,8 @@ def test_the_filters_are_registered_once_each():
         "deployment_offering_problem",
         "deployment_fetch_problem",
         "deployment_launch_subnet",
-        "deployment_answer",
-        "deployment_answer_problem",
+        "interactive_answer",
+        "interactive_answer_problem",
         "deployment_settings_problems",
         "deployment_key_users",
     }
@@ -607,3 +612,21 @@ def test_the_topic_is_current_when_sns_topic_would_change_nothing(topic, wanted,
 )
 def test_only_both_of_the_deployment_s_tags_make_a_resource_its_own(tags, ours):
     assert checks.deployment_tagged_for(tags, "web", "m") is ours
+
+
+def test_resource_names_are_derived_in_one_place_and_a_given_name_wins():
+    names = deployment_rules.resource_names("demo", account_id="123456789012", region="eu-west-1")
+    assert names["key_pair"] == names["derived_key_pair"] == "demo-key"
+    assert names["security_group"] == names["instance"] == "demo-web"
+    assert names["topic"] == "demo-alarms" and names["dashboard"] == "demo"
+    assert names["alarm_list"] == ["demo-idle-terminate", "demo-high-cpu"]
+    assert names["bucket"] == "demo-123456789012-eu-west-1"
+    given = deployment_rules.resource_names("demo", key_name="mine", security_group="sg-1", bucket_name="b")
+    assert (given["key_pair"], given["security_group"], given["bucket"]) == ("mine", "sg-1", "b")
+    assert given["derived_security_group"] == "demo-web" and given["derived_bucket"] == ""
+    specs = checks.deployment_alarm_specs(
+        {"name": "demo", "region": "r", "partition": "aws", "instance_id": "i-1", "topic_arn": "t",
+         "idle_enabled": True, "idle_threshold": 2.0, "idle_minutes": 60,
+         "high_cpu_enabled": True, "high_cpu_threshold": 80.0, "high_cpu_minutes": 10, "high_cpu_actions": ["notify"]}
+    )  # fmt: skip
+    assert [spec["name"] for spec in specs] == names["alarm_list"]

@@ -13,7 +13,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLES = ("deployment", "webserver", "monitoring")
+ROLES = ("deployment", "webserver", "monitoring", "interactive")
 
 
 def load(name: str, path: str):
@@ -30,7 +30,11 @@ lookup = load("deployment_settings", "roles/deployment/lookup_plugins/deployment
 OPTIONS = settings.settings_options(
     yaml.safe_load((ROOT / "roles" / role / "meta/argument_specs.yml").read_text()) for role in ROLES
 )
-SWITCHES = {"confirm": "deployment_teardown_confirm", "keep_key": "deployment_keep_key", "interactive": ""}
+SWITCHES = {
+    "confirm": "deployment_teardown_confirm",
+    "keep_key": "deployment_keep_key",
+    "interactive": "interactive_enabled",
+}
 
 
 def problems(values: dict, switches: dict | None = None) -> list[str]:
@@ -197,3 +201,19 @@ def test_the_values_read_are_plain_data_that_are_not_templated_again():
     found = read({"deployment_tags": {"a": trust_as_template("{{ '{{ x }}' }}")}}, "deployment_tags")
     value = found["values"]["deployment_tags"]["a"]
     assert value == "{{ x }}" and type(value) is str
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_default_is_the_same_in_the_spec_and_in_defaults(role):
+    """Ansible applies defaults/main.yml; the spec's defaults only document (and ansible-doc shows them).
+    They must say the same, and every default must be a declared option."""
+    defaults = yaml.safe_load((ROOT / "roles" / role / "defaults/main.yml").read_text()) or {}
+    specs = yaml.safe_load((ROOT / "roles" / role / "meta/argument_specs.yml").read_text())["argument_specs"]
+    declared = {name: option for spec in specs.values() for name, option in (spec.get("options") or {}).items()}
+    assert set(defaults) <= set(declared), sorted(set(defaults) - set(declared))
+    differ = {
+        name: (value, declared[name].get("default"))
+        for name, value in defaults.items()
+        if "default" in declared[name] and declared[name]["default"] != value
+    }
+    assert differ == {}

@@ -24,7 +24,7 @@ import ipaddress
 import json
 
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import tag_dict
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import shown
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names, shown
 
 # What taking another deployment's resource would do, by kind of resource.
 TAKEOVER = {
@@ -125,6 +125,7 @@ def deployment_alarm_specs(settings: dict) -> list[dict]:
     settings: name, region, partition, instance_id, topic_arn and the deployment_idle_* and
     deployment_high_cpu_* values. Both alarms average CPUUtilization over 5-minute periods.
     """
+    names = resource_names(settings["name"])["alarms"]
     name, automate = settings["name"], f"arn:{settings['partition']}:automate:{settings['region']}:ec2:"
     actions = settings["high_cpu_actions"]
     notify = bool(settings["high_cpu_enabled"]) and "notify" in actions
@@ -137,7 +138,7 @@ def deployment_alarm_specs(settings: dict) -> list[dict]:
     return [
         {
             **common,
-            "name": f"{name}-idle-terminate",
+            "name": names["idle"],
             "state": "present" if settings["idle_enabled"] else "absent",
             "description": (
                 f"Terminates {name}'s instance when its average CPU stays below {idle}% "
@@ -151,7 +152,7 @@ def deployment_alarm_specs(settings: dict) -> list[dict]:
         },
         {
             **common,
-            "name": f"{name}-high-cpu",
+            "name": names["high_cpu"],
             "state": "present" if settings["high_cpu_enabled"] else "absent",
             "description": (
                 f"{name}'s instance used more than {high}% CPU on average for {settings['high_cpu_minutes']} minutes. "

@@ -26,7 +26,7 @@ import json
 import math
 import re
 
-PREFIXES = ("deployment_", "webserver_", "monitoring_")
+PREFIXES = ("deployment_", "webserver_", "monitoring_", "interactive_")
 # Role-prefixed names that are not settings: the parameter by which a playbook names its switches.
 # (Facts the roles compute and hand on start with an underscore: _deployment_instance.)
 COMPUTED = frozenset({"deployment_settings_switches"})

@@ -2,10 +2,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The interactive mode's reading of an answer and its check (tasks/interactive_ask.yml).
+"""The interactive mode's reading of an answer and its check (tasks/question.yml).
 
-- ``reply | deployment_answer(question)``: the answer a pause reply gives (the default when empty).
-- ``answer | deployment_answer_problem(question, reply)``: why it cannot be used ('' when it can).
+- ``reply | interactive_answer(question)``: the answer a pause reply gives (the default when empty).
+- ``answer | interactive_answer_problem(question, reply)``: why it cannot be used ('' when it can).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rule
 NO_TERMINAL = "no terminal"
 
 
-def deployment_answer(reply: dict, question: dict) -> str:
+def interactive_answer(reply: dict, question: dict) -> str:
     """The answer to an interactive question: what was typed, or the default; a number picks a choice."""
     raw = str(reply.get("user_input") or "").strip() or str(question.get("default", "")).strip()
     choices = question.get("choices") or []
@@ -24,7 +24,7 @@ def deployment_answer(reply: dict, question: dict) -> str:
     return raw
 
 
-def deployment_answer_problem(answer: str, question: dict, reply: dict) -> str:
+def interactive_answer_problem(answer: str, question: dict, reply: dict) -> str:
     """Why an interactive answer cannot be used ('' when it can; 'no terminal' without one)."""
     if any("stdin is not interactive" in str(w) for w in reply.get("warnings") or []):
         return NO_TERMINAL
@@ -44,6 +44,6 @@ def deployment_answer_problem(answer: str, question: dict, reply: dict) -> str:
 class FilterModule:
     def filters(self):
         return {
-            "deployment_answer": deployment_answer,
-            "deployment_answer_problem": deployment_answer_problem,
+            "interactive_answer": interactive_answer,
+            "interactive_answer_problem": interactive_answer_problem,
         }
