@@ -57,24 +57,15 @@ options:
     default: [CPUUtilization, NetworkIn, NetworkOut, StatusCheckFailed]
   s3_metrics:
     description:
-      - Names of C(AWS/S3) metrics to read for every bucket in O(bucket_names).
+      - Names of C(AWS/S3) storage metrics to read for every bucket in O(bucket_names), C(BucketSizeBytes)
+        and C(NumberOfObjects) (S3 request metrics need a request metrics configuration, which the deployment
+        does not make, and are not read).
       - C(BucketSizeBytes) is read with the dimensions C(BucketName) and C(StorageType=StandardStorage),
         C(NumberOfObjects) with C(BucketName) and C(StorageType=AllStorageTypes), both with a period of
         one day.
-      - Request metrics (C(AllRequests), C(GetRequests), C(PutRequests), C(4xxErrors), C(5xxErrors),
-        C(BytesDownloaded), C(FirstByteLatency) and the other C(AWS/S3) request metrics) are read with
-        the dimensions C(BucketName) and C(FilterId=<s3_request_metrics_filter>) and the period O(period).
-        S3 only publishes them for buckets with a request metrics configuration.
     type: list
     elements: str
     default: [BucketSizeBytes, NumberOfObjects]
-  s3_request_metrics_filter:
-    description:
-      - Value of the C(FilterId) dimension used for S3 request metrics, that is the name of the
-        bucket's request metrics configuration.
-      - C(EntireBucket) is the name the S3 console gives the filter that covers the whole bucket.
-    type: str
-    default: EntireBucket
   custom_metrics:
     description:
       - Further metrics, each read for exactly the dimensions given.
@@ -293,8 +284,7 @@ metrics:
       sample: ok
     kind:
       description:
-        - What the series is about, V(ec2), V(s3_storage) (daily S3 storage metrics), V(s3_request) (S3 request
-          metrics) or V(custom).
+        - What the series is about, V(ec2), V(s3_storage) (daily S3 storage metrics) or V(custom).
       returned: always
       type: str
       sample: ec2
@@ -405,28 +395,7 @@ S3_STORAGE_METRICS = {
     "NumberOfObjects": ("Count", "AllStorageTypes"),
 }
 
-# AWS/S3 request metrics (dimensions BucketName and FilterId) and their units.
-S3_REQUEST_METRIC_UNITS = {
-    "AllRequests": "Count",
-    "GetRequests": "Count",
-    "PutRequests": "Count",
-    "DeleteRequests": "Count",
-    "HeadRequests": "Count",
-    "PostRequests": "Count",
-    "SelectRequests": "Count",
-    "SelectBytesScanned": "Bytes",
-    "SelectBytesReturned": "Bytes",
-    "ListRequests": "Count",
-    "BytesDownloaded": "Bytes",
-    "BytesUploaded": "Bytes",
-    "4xxErrors": "Count",
-    "5xxErrors": "Count",
-    "FirstByteLatency": "Milliseconds",
-    "TotalRequestLatency": "Milliseconds",
-}
-
 S3_METRIC_UNITS = {metric: unit for metric, (unit, _storage) in S3_STORAGE_METRICS.items()}
-S3_METRIC_UNITS.update(S3_REQUEST_METRIC_UNITS)
 
 # GetMetricData takes at most 500 queries per call.
 MAX_QUERIES_PER_CALL = 500
@@ -633,16 +602,11 @@ def build_series(params):
             add("AWS/EC2", metric, dimensions, instance_id, "ec2", EC2_METRIC_UNITS[metric], statistics)
     for bucket in unique(params["bucket_names"]):
         for metric in unique(params["s3_metrics"]):
-            if metric in S3_STORAGE_METRICS:
-                unit, storage_type = S3_STORAGE_METRICS[metric]
-                # CloudWatch ignores the order of dimensions; moto matches them in order and
-                # publishes StorageType first.
-                dimensions = {"StorageType": storage_type, "BucketName": bucket}
-                add("AWS/S3", metric, dimensions, bucket, "s3_storage", unit, statistics, daily=True)
-            else:
-                dimensions = {"BucketName": bucket, "FilterId": params["s3_request_metrics_filter"]}
-                unit = S3_REQUEST_METRIC_UNITS[metric]
-                add("AWS/S3", metric, dimensions, bucket, "s3_request", unit, statistics)
+            unit, storage_type = S3_STORAGE_METRICS[metric]
+            # CloudWatch ignores the order of dimensions; moto matches them in order and
+            # publishes StorageType first.
+            dimensions = {"StorageType": storage_type, "BucketName": bucket}
+            add("AWS/S3", metric, dimensions, bucket, "s3_storage", unit, statistics, daily=True)
     for custom in params["custom_metrics"]:
         dimensions = {str(k): str(v) for k, v in (custom.get("dimensions") or {}).items()}
         resource = "/".join(dimensions.values()) or custom["namespace"]
@@ -798,7 +762,6 @@ def argument_spec():
             "default": ["CPUUtilization", "NetworkIn", "NetworkOut", "StatusCheckFailed"],
         },
         "s3_metrics": {"type": "list", "elements": "str", "default": ["BucketSizeBytes", "NumberOfObjects"]},
-        "s3_request_metrics_filter": {"type": "str", "default": "EntireBucket"},
         "custom_metrics": {
             "type": "list",
             "elements": "dict",

@@ -60,11 +60,6 @@ def _note(metric: dict, window: dict, instances: dict) -> str:
         return _ec2_note(metric, window, instances.get(metric["resource"], {}))
     if kind == "s3_storage":
         return STORAGE_NOTE
-    if kind == "s3_request":
-        return (
-            "S3 request metrics are only published for a bucket with a request metrics configuration named"
-            f" '{metric['dimensions'].get('FilterId')}', and only for minutes with requests."
-        )
     unit = " or unit" if metric.get("unit") else ""
     return (
         f"Custom metric not published in the window yet, or published with other dimensions{unit};"
