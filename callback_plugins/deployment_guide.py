@@ -118,14 +118,13 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result):
         self._failing = False
-        facts = result._result.get("ansible_facts") or {}
-        if "deployment_name" in facts:
-            self._name = str(facts["deployment_name"])
-        if "deployment_region" in facts:
-            self._region = str(facts["deployment_region"])
-        tags = facts.get("_deployment_tags")
-        if isinstance(tags, dict) and tags.get("Deployment"):
-            self._name = str(tags["Deployment"])
+        # The deployment role records the deployment it works on with set_stats (names.yml):
+        # the name an interactive run chose, or the role's default, which extra vars do not show.
+        recorded = (result._result.get("ansible_stats") or {}).get("data") or {}
+        if recorded.get("deployment_name"):
+            self._name = str(recorded["deployment_name"])
+        if recorded.get("deployment_region"):
+            self._region = str(recorded["deployment_region"])
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         # The task that failed first: a rescue's explanation (another failure) does not replace it.

@@ -171,7 +171,12 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ApiCallCounter, unit_problem
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
+    ApiCallCounter,
+    ModuleError,
+    fail,
+    unit_problem,
+)
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 # PutMetricData takes at most 1000 datapoints per call; a datapoint at most 30 dimensions.
@@ -180,20 +185,11 @@ MAX_DIMENSIONS = 30
 MAX_NAME_LENGTH = 255
 
 
-class MetricPutError(Exception):
-    """A failure of this module; original_e is the boto3 exception behind it, if any."""
-
-    def __init__(self, message, original_e=None):
-        super().__init__(message)
-        self.message = message
-        self.original_e = original_e
-
-
 def parse_timestamp(text, index):
     try:
         ts = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as e:
-        raise MetricPutError(
+        raise ModuleError(
             f"metric_data[{index}].timestamp: {text!r} is not an ISO 8601 time such as 2024-05-01T12:00:00Z"
         ) from e
     return ts if ts.tzinfo else ts.replace(tzinfo=datetime.UTC)
@@ -203,28 +199,28 @@ def normalise(params, now):
     """The datapoints as PutMetricData wants them, and as the module returns them."""
     namespace = params["namespace"]
     if not namespace or len(namespace) > MAX_NAME_LENGTH:
-        raise MetricPutError(f"namespace must be 1-{MAX_NAME_LENGTH} characters, got {namespace!r}")
+        raise ModuleError(f"namespace must be 1-{MAX_NAME_LENGTH} characters, got {namespace!r}")
     if namespace.startswith("AWS/"):
-        raise MetricPutError(f"namespace {namespace!r} is reserved for AWS services; choose one of your own")
+        raise ModuleError(f"namespace {namespace!r} is reserved for AWS services; choose one of your own")
     datums, returned = [], []
     for index, point in enumerate(params["metric_data"]):
         name = point["metric_name"]
         if not name or len(name) > MAX_NAME_LENGTH:
-            raise MetricPutError(f"metric_data[{index}].metric_name must be 1-{MAX_NAME_LENGTH} characters")
+            raise ModuleError(f"metric_data[{index}].metric_name must be 1-{MAX_NAME_LENGTH} characters")
         value = float(point["value"])
         if math.isnan(value) or math.isinf(value):
-            raise MetricPutError(f"metric_data[{index}].value must be a finite number, got {point['value']!r}")
+            raise ModuleError(f"metric_data[{index}].value must be a finite number, got {point['value']!r}")
         dimensions = {str(k): str(v) for k, v in (point.get("dimensions") or {}).items()}
         if len(dimensions) > MAX_DIMENSIONS:
-            raise MetricPutError(f"metric_data[{index}].dimensions: at most {MAX_DIMENSIONS}, got {len(dimensions)}")
+            raise ModuleError(f"metric_data[{index}].dimensions: at most {MAX_DIMENSIONS}, got {len(dimensions)}")
         empty = [k for k, v in dimensions.items() if not k or not v]
         if empty:
-            raise MetricPutError(f"metric_data[{index}].dimensions: names and values must not be empty ({empty})")
+            raise ModuleError(f"metric_data[{index}].dimensions: names and values must not be empty ({empty})")
         timestamp = parse_timestamp(point["timestamp"], index) if point.get("timestamp") else now
         unit = point.get("unit") or "None"
         problem = unit_problem(f"metric_data[{index}].unit", unit)
         if problem:
-            raise MetricPutError(problem)
+            raise ModuleError(problem)
         datum = {
             "MetricName": name,
             "Value": value,
@@ -255,7 +251,7 @@ def put(cloudwatch, namespace, datums):
                 aws_retry=True, Namespace=namespace, MetricData=datums[index : index + MAX_DATAPOINTS_PER_CALL]
             )
         except (ClientError, BotoCoreError) as e:
-            raise MetricPutError(f"Unable to publish metric data to namespace {namespace}", original_e=e) from e
+            raise ModuleError(f"Unable to publish metric data to namespace {namespace}", e) from e
 
 
 def argument_spec():
@@ -286,10 +282,8 @@ def main():
         if datums and not module.check_mode:
             cloudwatch = counter.attach(module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff()))
             put(cloudwatch, namespace, datums)
-    except MetricPutError as e:
-        if e.original_e is not None:
-            module.fail_json_aws(e.original_e, msg=e.message)
-        module.fail_json(msg=e.message)
+    except ModuleError as e:
+        fail(module, e)
     module.exit_json(
         changed=bool(datums),
         namespace=namespace,

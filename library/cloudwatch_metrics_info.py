@@ -354,7 +354,12 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ApiCallCounter, unit_problem
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
+    ApiCallCounter,
+    ModuleError,
+    fail,
+    unit_problem,
+)
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 STATISTICS = ["Average", "Minimum", "Maximum", "Sum", "SampleCount"]
@@ -407,15 +412,6 @@ DESCRIBE_INSTANCES_CHUNK = 200
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
-class CloudWatchMetricsError(Exception):
-    """A failure of this module; original_e is the boto3 exception behind it, if any."""
-
-    def __init__(self, message, original_e=None):
-        super().__init__(message)
-        self.message = message
-        self.original_e = original_e
-
-
 def unique(items):
     """The items without duplicates, in the order they first appear."""
     return list(dict.fromkeys(items))
@@ -457,51 +453,49 @@ def check_metric_names(option, namespace, names, known):
     for name in unknown:
         close = difflib.get_close_matches(name, list(known), n=1)
         hints.append(f"'{name}' (did you mean '{close[0]}'?)" if close else f"'{name}'")
-    raise CloudWatchMetricsError(
+    raise ModuleError(
         f"{option}: unknown {namespace} metric {plural('name', unknown)} {', '.join(hints)}; names are"
         f" case-sensitive and must be among: {', '.join(sorted(known))}. Use custom_metrics for other metrics."
     )
 
 
 def validate_params(params):
-    """Checks what the argument spec cannot; raises CloudWatchMetricsError naming the option."""
+    """Checks what the argument spec cannot; raises ModuleError naming the option."""
     period = params["period"]
     if period < 60 or period % 60:
-        raise CloudWatchMetricsError(
-            f"period must be a positive multiple of 60 seconds (60, 120, 300, 3600 ...), got {period}"
-        )
+        raise ModuleError(f"period must be a positive multiple of 60 seconds (60, 120, 300, 3600 ...), got {period}")
     if params["window_minutes"] < 1:
-        raise CloudWatchMetricsError(f"window_minutes must be at least 1, got {params['window_minutes']}")
+        raise ModuleError(f"window_minutes must be at least 1, got {params['window_minutes']}")
     if not params["statistics"]:
-        raise CloudWatchMetricsError(f"statistics must name at least one of {', '.join(STATISTICS)}, got none")
+        raise ModuleError(f"statistics must name at least one of {', '.join(STATISTICS)}, got none")
     check_metric_names("ec2_metrics", "AWS/EC2", params["ec2_metrics"], EC2_METRIC_UNITS)
     check_metric_names("s3_metrics", "AWS/S3", params["s3_metrics"], S3_METRIC_UNITS)
 
     malformed = [i for i in params["instance_ids"] if not INSTANCE_ID_RE.match(i)]
     if malformed:
-        raise CloudWatchMetricsError(
+        raise ModuleError(
             f"instance_ids: {', '.join(repr(i) for i in malformed)} is not a valid EC2 instance ID;"
             " an ID is 'i-' and 8 or 17 lowercase hex digits, like i-0123456789abcdef0"
         )
     if any(not bucket for bucket in params["bucket_names"]):
-        raise CloudWatchMetricsError("bucket_names must not contain an empty name")
+        raise ModuleError("bucket_names must not contain an empty name")
     for index, custom in enumerate(params["custom_metrics"]):
         for key in ("namespace", "name"):
             if not custom[key]:
-                raise CloudWatchMetricsError(f"custom_metrics[{index}].{key} must not be empty")
+                raise ModuleError(f"custom_metrics[{index}].{key} must not be empty")
         problem = unit_problem(f"custom_metrics[{index}].unit", custom.get("unit"))
         if problem:
-            raise CloudWatchMetricsError(problem)
+            raise ModuleError(problem)
 
     if not (params["instance_ids"] or params["bucket_names"] or params["custom_metrics"]):
-        raise CloudWatchMetricsError(
+        raise ModuleError(
             "Nothing to report: instance_ids, bucket_names and custom_metrics are all empty;"
             " give at least one instance ID, bucket name or custom metric"
         )
     if params["instance_ids"] and not params["ec2_metrics"]:
-        raise CloudWatchMetricsError("instance_ids is set but ec2_metrics is empty; name at least one AWS/EC2 metric")
+        raise ModuleError("instance_ids is set but ec2_metrics is empty; name at least one AWS/EC2 metric")
     if params["bucket_names"] and not params["s3_metrics"]:
-        raise CloudWatchMetricsError("bucket_names is set but s3_metrics is empty; name at least one AWS/S3 metric")
+        raise ModuleError("bucket_names is set but s3_metrics is empty; name at least one AWS/S3 metric")
 
 
 def not_found_message(instance_ids, region):
@@ -516,7 +510,7 @@ def find_missing_instances(ec2, instance_ids):
     try:
         response = ec2.describe_instances(aws_retry=True, Filters=[{"Name": "instance-id", "Values": instance_ids}])
     except (ClientError, BotoCoreError) as e:
-        raise CloudWatchMetricsError("Unable to describe the EC2 instances", e) from e
+        raise ModuleError("Unable to describe the EC2 instances", e) from e
     found = {
         instance["InstanceId"]
         for reservation in response.get("Reservations", [])
@@ -533,19 +527,17 @@ def describe_instances(ec2, instance_ids, region):
             response = ec2.describe_instances(aws_retry=True, InstanceIds=chunk)
         except is_boto3_error_code("InvalidInstanceID.NotFound") as e:
             missing = find_missing_instances(ec2, chunk) or chunk
-            raise CloudWatchMetricsError(not_found_message(missing, region)) from e
+            raise ModuleError(not_found_message(missing, region)) from e
         except is_boto3_error_code("InvalidInstanceID.Malformed") as e:
-            raise CloudWatchMetricsError(
-                f"instance_ids: malformed instance ID among {', '.join(chunk)}", original_e=e
-            ) from e
+            raise ModuleError(f"instance_ids: malformed instance ID among {', '.join(chunk)}", e) from e
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            raise CloudWatchMetricsError("Unable to describe the EC2 instances", original_e=e) from e
+            raise ModuleError("Unable to describe the EC2 instances", e) from e
         for reservation in response.get("Reservations", []):
             for instance in reservation.get("Instances", []):
                 found[instance["InstanceId"]] = instance
     missing = [i for i in instance_ids if i not in found]
     if missing:
-        raise CloudWatchMetricsError(not_found_message(missing, region))
+        raise ModuleError(not_found_message(missing, region))
     return found
 
 
@@ -555,7 +547,7 @@ def check_buckets(s3, bucket_names, region, module):
         try:
             response = s3.head_bucket(aws_retry=True, Bucket=bucket)
         except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]) as e:
-            raise CloudWatchMetricsError(
+            raise ModuleError(
                 f"bucket {bucket} not found (bucket_names; check the name, or set validate_resources=false)"
             ) from e
         except is_boto3_error_code(["403", "AccessDenied", "Forbidden"]):  # pylint: disable=duplicate-except
@@ -565,11 +557,11 @@ def check_buckets(s3, bucket_names, region, module):
             )
             continue
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            raise CloudWatchMetricsError(f"Unable to check bucket {bucket}", original_e=e) from e
+            raise ModuleError(f"Unable to check bucket {bucket}", e) from e
         headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         bucket_region = response.get("BucketRegion") or headers.get("x-amz-bucket-region")
         if bucket_region and region and bucket_region != region:
-            raise CloudWatchMetricsError(
+            raise ModuleError(
                 f"bucket {bucket} is in region {bucket_region}; S3 publishes its metrics there, not in"
                 f" {region}: run the report against region {bucket_region}"
             )
@@ -647,7 +639,7 @@ def get_metric_data(cloudwatch, queries, start, end):
         try:
             response = cloudwatch.get_metric_data(aws_retry=True, **request)
         except (ClientError, BotoCoreError) as e:
-            raise CloudWatchMetricsError("Unable to get metric data from CloudWatch", original_e=e) from e
+            raise ModuleError("Unable to get metric data from CloudWatch", e) from e
         for result in response.get("MetricDataResults", []):
             merged = results.setdefault(result["Id"], {"points": {}, "status_code": None})
             timestamps = result.get("Timestamps", [])
@@ -805,10 +797,8 @@ def main():
 
     try:
         report = read_metrics(module.params, clients, module.region, module)
-    except CloudWatchMetricsError as e:
-        if e.original_e is not None:
-            module.fail_json_aws(e.original_e, msg=e.message)
-        module.fail_json(msg=e.message)
+    except ModuleError as e:
+        fail(module, e)
     except (ClientError, BotoCoreError) as e:
         module.fail_json_aws(e, msg="Unable to read the CloudWatch metrics")
 

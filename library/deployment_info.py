@@ -222,8 +222,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
     PUBLIC_ACCESS_SETTINGS,
     ApiCallCounter,
+    ModuleError,
     account_public_access_block,
+    fail,
     instance_type_offering,
+    paginate,
     status_code,
     tag_dict,
 )
@@ -231,7 +234,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rule
 
 
 class Reader:
-    """One module run's clients and the failure message of each call."""
+    """One module run's clients; each call raises ModuleError naming what it was for."""
 
     def __init__(self, module):
         self.module = module
@@ -248,14 +251,13 @@ class Reader:
         try:
             return getattr(self.client(service), operation)(aws_retry=True, **kwargs)
         except (ClientError, BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg=f"Unable to {what}")
+            raise ModuleError(f"Unable to {what}", e) from e
 
     def pages(self, service, operation, key, what, **kwargs):
         try:
-            paginator = self.client(service).get_paginator(operation)
-            return paginator.paginate(**kwargs).build_full_result().get(key, [])
+            return paginate(self.client(service), operation, **kwargs).get(key, [])
         except (ClientError, BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg=f"Unable to {what}")
+            raise ModuleError(f"Unable to {what}", e) from e
 
 
 def default_vpc(reader):
@@ -279,7 +281,7 @@ def key_pair(reader, name):
     except is_boto3_error_code("InvalidKeyPair.NotFound"):
         return {}
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        reader.module.fail_json_aws(e, msg=f"Unable to look the key pair {name} up")
+        raise ModuleError(f"Unable to look the key pair {name} up", e) from e
     if not pairs:
         return {}
     pair = pairs[0]
@@ -347,7 +349,7 @@ def bucket_settings(reader, name):
         except is_boto3_error_code(missing):
             found[key] = None
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            reader.module.fail_json_aws(e, msg=f"Unable to read the {key.replace('_', ' ')} of the bucket {name}")
+            raise ModuleError(f"Unable to read the {key.replace('_', ' ')} of the bucket {name}", e) from e
     return found
 
 
@@ -362,14 +364,14 @@ def bucket(reader, name, image_key, settings):
             return found
         if code == 403:
             return {**found, "exists": True}
-        reader.module.fail_json_aws(e, msg=f"Unable to look the bucket {name} up")
+        raise ModuleError(f"Unable to look the bucket {name} up", e) from e
     found.update(exists=True, accessible=True)
     try:
         found["tags"] = tag_dict(s3.get_bucket_tagging(Bucket=name, aws_retry=True)["TagSet"])
     except is_boto3_error_code("NoSuchTagSet"):
         pass
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        reader.module.fail_json_aws(e, msg=f"Unable to read the tags of the bucket {name}")
+        raise ModuleError(f"Unable to read the tags of the bucket {name}", e) from e
     if not found["tags"]:
         # An untagged bucket deploy would adopt: what is in it besides the deployment's image.
         listed = reader.call("s3", "list_objects_v2", f"list the objects of the bucket {name}", Bucket=name, MaxKeys=4)
@@ -381,7 +383,7 @@ def bucket(reader, name, image_key, settings):
         except is_boto3_error_code(["NoSuchKey", "404"]):
             found["image_tags"] = {}
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            reader.module.fail_json_aws(e, msg=f"Unable to read the tags of {image_key} in the bucket {name}")
+            raise ModuleError(f"Unable to read the tags of {image_key} in the bucket {name}", e) from e
     if settings:
         found["settings"] = bucket_settings(reader, name)
     return found
@@ -444,32 +446,13 @@ def dashboard(reader, name):
     except is_boto3_error_code(["ResourceNotFound", "ResourceNotFoundException"]):
         return False
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        reader.module.fail_json_aws(e, msg=f"Unable to look the dashboard {name} up")
+        raise ModuleError(f"Unable to look the dashboard {name} up", e) from e
     return True
 
 
-def main():
-    argument_spec = {
-        "name": {"type": "str", "required": True},
-        "managed_by": {"type": "str", "required": True},
-        "vpc": {"type": "bool", "default": False},
-        "instance_type": {"type": "str", "default": ""},
-        "key_name": {"type": "str", "default": ""},
-        "security_group": {"type": "str", "default": ""},
-        "security_group_users": {"type": "bool", "default": False},
-        "bucket": {"type": "str"},
-        "image_key": {"type": "str", "default": ""},
-        "bucket_settings": {"type": "bool", "default": False},
-        "account_public_access_block": {"type": "bool", "default": False},
-        "instance_states": {"type": "list", "elements": "str", "default": []},
-        "alarm_names": {"type": "list", "elements": "str", "default": []},
-        "topic_name": {"type": "str", "default": ""},
-        "dashboard_name": {"type": "str", "default": ""},
-    }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+def read(module, reader):
+    """What the parameters ask for, read from AWS."""
     params = module.params
-    reader = Reader(module)
-
     caller = reader.call("sts", "get_caller_identity", "ask STS who the credentials belong to")
     result = {
         "changed": False,
@@ -488,7 +471,7 @@ def main():
     if params["vpc"]:
         result["vpc_id"], result["subnets"] = default_vpc(reader)
     if params["instance_type"]:
-        result["instance_type"] = instance_type_offering(module, reader.client("ec2"), params["instance_type"])
+        result["instance_type"] = instance_type_offering(reader.client("ec2"), params["instance_type"])
     if params["key_name"]:
         result["key_pair"] = key_pair(reader, params["key_name"])
     if params["security_group"] and (result["vpc_id"] or not params["vpc"]):
@@ -519,6 +502,33 @@ def main():
         result["topic"] = topic(reader, params["topic_name"])
     if params["dashboard_name"]:
         result["dashboard"] = dashboard(reader, params["dashboard_name"])
+    return result
+
+
+def main():
+    argument_spec = {
+        "name": {"type": "str", "required": True},
+        "managed_by": {"type": "str", "required": True},
+        "vpc": {"type": "bool", "default": False},
+        "instance_type": {"type": "str", "default": ""},
+        "key_name": {"type": "str", "default": ""},
+        "security_group": {"type": "str", "default": ""},
+        "security_group_users": {"type": "bool", "default": False},
+        "bucket": {"type": "str"},
+        "image_key": {"type": "str", "default": ""},
+        "bucket_settings": {"type": "bool", "default": False},
+        "account_public_access_block": {"type": "bool", "default": False},
+        "instance_states": {"type": "list", "elements": "str", "default": []},
+        "alarm_names": {"type": "list", "elements": "str", "default": []},
+        "topic_name": {"type": "str", "default": ""},
+        "dashboard_name": {"type": "str", "default": ""},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    reader = Reader(module)
+    try:
+        result = read(module, reader)
+    except ModuleError as e:
+        fail(module, e)
     module.exit_json(api_calls_by_operation=reader.counter.by_operation, **result)
 
 

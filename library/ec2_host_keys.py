@@ -111,6 +111,7 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail
 
 BLOCK = re.compile(r"-----BEGIN SSH HOST KEY KEYS-----(.*?)-----END SSH HOST KEY KEYS-----", re.S)
 KEY_LINE = re.compile(r"^(?P<type>[a-z0-9@.-]+)\s+(?P<key>[A-Za-z0-9+/=]+)(?:\s|$)")
@@ -127,15 +128,17 @@ def parse_host_keys(console: str) -> dict[str, str]:
     return keys
 
 
-def console_output(module, client, instance_id):
+def console_output(client, instance_id):
     try:
-        response = client.get_console_output(InstanceId=instance_id, Latest=True, aws_retry=True)
-    except (ClientError, BotoCoreError) as e:
-        if "Latest" in str(e) or "UnsupportedOperation" in str(e):
+        try:
+            response = client.get_console_output(InstanceId=instance_id, Latest=True, aws_retry=True)
+        except (ClientError, BotoCoreError) as e:
+            if "Latest" not in str(e) and "UnsupportedOperation" not in str(e):
+                raise
             # Older instance types only have the output captured at boot.
             response = client.get_console_output(InstanceId=instance_id, aws_retry=True)
-        else:
-            module.fail_json_aws(e, msg=f"Unable to read the console output of {instance_id}")
+    except (ClientError, BotoCoreError) as e:
+        raise ModuleError(f"Unable to read the console output of {instance_id}", e) from e
     output = response.get("Output") or ""
     try:
         return base64.b64decode(output, validate=True).decode("utf-8", "replace")
@@ -168,6 +171,30 @@ def pin(module, path, host, lines):
     return changed, {"before": before, "after": after, "before_header": path, "after_header": path}
 
 
+def pin_host_keys(module, client):
+    """Waits for the instance's host keys on its console, pins them if asked; the module's result."""
+    started = time.monotonic()
+    keys: dict[str, str] = {}
+    while True:
+        keys = parse_host_keys(console_output(client, module.params["instance_id"]))
+        if keys or time.monotonic() - started >= module.params["timeout"]:
+            break
+        time.sleep(2)
+    host = module.params["host"]
+    lines = [f"{host} {kind} {keys[kind]}" for kind in module.params["key_types"] if kind in keys]
+    waited = round(time.monotonic() - started, 1)
+    result = {"changed": False, "found": bool(lines), "known_hosts": lines, "waited": waited}
+    if module.params["path"] and lines:
+        try:
+            result["changed"], diff = pin(module, module.params["path"], host, lines)
+        except OSError as e:
+            raise ModuleError(f"Unable to write the host keys to {module.params['path']}: {e}") from e
+        result["path"] = module.params["path"]
+        if module._diff:
+            result["diff"] = diff
+    return result
+
+
 def main():
     argument_spec = {
         "instance_id": {"type": "str", "required": True},
@@ -178,22 +205,10 @@ def main():
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
-    started = time.monotonic()
-    keys: dict[str, str] = {}
-    while True:
-        keys = parse_host_keys(console_output(module, client, module.params["instance_id"]))
-        if keys or time.monotonic() - started >= module.params["timeout"]:
-            break
-        time.sleep(2)
-    host = module.params["host"]
-    lines = [f"{host} {kind} {keys[kind]}" for kind in module.params["key_types"] if kind in keys]
-    waited = round(time.monotonic() - started, 1)
-    result = {"changed": False, "found": bool(lines), "known_hosts": lines, "waited": waited}
-    if module.params["path"] and lines:
-        result["changed"], diff = pin(module, module.params["path"], host, lines)
-        result["path"] = module.params["path"]
-        if module._diff:
-            result["diff"] = diff
+    try:
+        result = pin_host_keys(module, client)
+    except ModuleError as e:
+        fail(module, e)
     module.exit_json(**result)
 
 

@@ -77,14 +77,22 @@ free_tier_eligible:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import instance_type_offering
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
+    ModuleError,
+    fail,
+    instance_type_offering,
+)
 
 
 def main():
     argument_spec = {"instance_type": {"type": "str", "required": True}}
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
-    module.exit_json(changed=False, **instance_type_offering(module, client, module.params["instance_type"]))
+    try:
+        offering = instance_type_offering(client, module.params["instance_type"])
+    except ModuleError as e:
+        fail(module, e)
+    module.exit_json(changed=False, **offering)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,14 @@ deleted:
       description: The version's id; C(null) for an object stored while versioning was off.
       type: str
       sample: "null"
+errors:
+  description:
+    - The versions S3 refused to delete, as DeleteObjects reports them (for example a version under
+      S3 Object Lock, or credentials without C(s3:DeleteObjectVersion)).
+  returned: when S3 refused to delete some versions (the module fails)
+  type: list
+  elements: dict
+  sample: [{"Key": "public/image.jpg", "VersionId": "3HL4kqtJlcp", "Code": "AccessDenied", "Message": "Access Denied"}]
 """
 
 try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
@@ -75,31 +83,30 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail, paginate
 
 BATCH = 1000  # DeleteObjects takes at most 1000 keys
 
 
 def versions(client, bucket):
     """Every object version and delete marker of the bucket, or None when it does not exist."""
-    found = []
     try:
-        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                found.append({"key": entry["Key"], "version_id": entry.get("VersionId") or "null"})
+        listing = paginate(client, "list_object_versions", Bucket=bucket)
     except is_boto3_error_code("NoSuchBucket"):
         return None
-    return found
+    entries = listing.get("Versions", []) + listing.get("DeleteMarkers", [])
+    return [{"key": e["Key"], "version_id": e.get("VersionId") or "null"} for e in entries]
 
 
-def delete(module, client, bucket, found):
+def delete(client, bucket, found):
     for start in range(0, len(found), BATCH):
         batch = [{"Key": v["key"], "VersionId": v["version_id"]} for v in found[start : start + BATCH]]
         response = client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True}, aws_retry=True)
         errors = response.get("Errors", [])
         if errors:
             first = errors[0]
-            module.fail_json(
-                msg=f"Could not delete {len(errors)} object versions from the bucket {bucket}, for example "
+            raise ModuleError(
+                f"Could not delete {len(errors)} object versions from the bucket {bucket}, for example "
                 f"{first.get('Key')} (version {first.get('VersionId')}): {first.get('Code')} {first.get('Message')}. "
                 "Check that the credentials may s3:DeleteObjectVersion on this bucket.",
                 errors=errors,
@@ -113,7 +120,9 @@ def main():
     try:
         found = versions(client, bucket)
         if found and not module.check_mode:
-            delete(module, client, bucket, found)
+            delete(client, bucket, found)
+    except ModuleError as e:
+        fail(module, e)
     except (ClientError, BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Could not empty the bucket {bucket}")
     module.exit_json(changed=bool(found), exists=found is not None, deleted=found or [])

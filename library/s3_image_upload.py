@@ -190,6 +190,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import bucket_name_problem
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -204,7 +205,7 @@ NO_BUCKET_CODES = ("404", "NoSuchBucket", "NotFound")
 
 
 class ImageUploadError(Exception):
-    """A failure to report with its message only (no traceback)."""
+    """Why the image could not be downloaded (the caller adds the URL)."""
 
 
 def detect_image_type(head):
@@ -409,12 +410,12 @@ def bucket_region(module, client, bucket):
     except is_boto3_error_code(NO_BUCKET_CODES):
         if module.check_mode:
             return False, None
-        module.fail_json(msg=f"bucket {bucket} does not exist")
+        raise ModuleError(f"bucket {bucket} does not exist") from None
     except is_boto3_error_code(("403", "AccessDenied", "Forbidden")):
         # s3:ListBucket may be missing while object access is allowed; PutObject will tell.
         return True, None
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Unable to check bucket {bucket}")
+        raise ModuleError(f"Unable to check bucket {bucket}", e) from e
     return True, response.get("BucketRegion")
 
 
@@ -425,14 +426,14 @@ def current_object(module, client, bucket, key):
     except is_boto3_error_code(ABSENT_CODES):
         return None
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Unable to read object {key} in bucket {bucket}")
+        raise ModuleError(f"Unable to read object {key} in bucket {bucket}", e) from e
 
 
 def current_tags(module, client, bucket, key):
     try:
         response = client.get_object_tagging(Bucket=bucket, Key=key, aws_retry=True)
     except (ClientError, BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Unable to read the tags of object {key} in bucket {bucket}")
+        raise ModuleError(f"Unable to read the tags of object {key} in bucket {bucket}", e) from e
     return boto3_tag_list_to_ansible_dict(response.get("TagSet", []))
 
 
@@ -463,9 +464,9 @@ def upload(module, client, bucket, key, path, image, tags):
         with open(path, "rb") as body:
             response = client.put_object(Body=body, aws_retry=True, **params)
     except is_boto3_error_code("NoSuchBucket"):
-        module.fail_json(msg=f"bucket {bucket} does not exist")
+        raise ModuleError(f"bucket {bucket} does not exist") from None
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Unable to upload {module.params['url']} to {key} in bucket {bucket}")
+        raise ModuleError(f"Unable to upload {module.params['url']} to {key} in bucket {bucket}", e) from e
     return response.get("ETag")
 
 
@@ -478,43 +479,14 @@ def put_tags(module, client, bucket, key, tags):
             aws_retry=True,
         )
     except (ClientError, BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Unable to set the tags of object {key} in bucket {bucket}")
+        raise ModuleError(f"Unable to set the tags of object {key} in bucket {bucket}", e) from e
 
 
-def main():
-    argument_spec = {
-        "bucket": {"type": "str", "required": True},
-        "key": {"type": "str", "default": "image.jpg", "no_log": False},
-        "url": {"type": "str", "required": True},
-        "timeout": {"type": "int", "default": 30},
-        "max_size": {"type": "int", "default": 10485760},
-        "tags": {"type": "dict"},
-        "validate_certs": {"type": "bool", "default": True},
-    }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-
-    bucket = module.params["bucket"]
-    key = module.params["key"]
-    url = module.params["url"]
+def publish(module, bucket, key, url, tags):
+    """Downloads the image and puts it in the bucket unless the object already is that image
+    with those tags; returns the module's result. Raises ModuleError."""
     timeout = module.params["timeout"]
     max_size = module.params["max_size"]
-    tags = module.params["tags"]
-    if tags is not None:
-        tags = {str(k): str(v) for k, v in tags.items()}
-
-    problem = check_scheme(url)
-    if problem:
-        module.fail_json(msg=f"Invalid url {url}: {problem}")
-    if timeout <= 0:
-        module.fail_json(msg=f"timeout must be a positive number of seconds, got {timeout}")
-    if max_size <= 0:
-        module.fail_json(msg=f"max_size must be a positive number of bytes, got {max_size}")
-    if not key or key.startswith("/"):
-        module.fail_json(msg=f"key must be non-empty and must not start with '/', got {key!r}")
-    problem = bucket_name_problem(bucket)
-    if problem:
-        module.fail_json(msg=f"Invalid bucket name {bucket}: {problem}")
-
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
     bucket_exists, region = bucket_region(module, client, bucket)
     region = region or module.region
@@ -525,7 +497,7 @@ def main():
             try:
                 image = download(url, dest, timeout, max_size, module.params["validate_certs"])
             except ImageUploadError as e:
-                module.fail_json(msg=f"Unable to download {url}: {e}", source_url=url)
+                raise ModuleError(f"Unable to download {url}: {e}", source_url=url) from e
 
         head = current_object(module, client, bucket, key) if bucket_exists else None
         old_tags = None
@@ -576,6 +548,47 @@ def main():
         result["tags"] = tags
     if module._diff:
         result["diff"] = {"before": before, "after": after}
+    return result
+
+
+def main():
+    argument_spec = {
+        "bucket": {"type": "str", "required": True},
+        "key": {"type": "str", "default": "image.jpg", "no_log": False},
+        "url": {"type": "str", "required": True},
+        "timeout": {"type": "int", "default": 30},
+        "max_size": {"type": "int", "default": 10485760},
+        "tags": {"type": "dict"},
+        "validate_certs": {"type": "bool", "default": True},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    bucket = module.params["bucket"]
+    key = module.params["key"]
+    url = module.params["url"]
+    timeout = module.params["timeout"]
+    max_size = module.params["max_size"]
+    tags = module.params["tags"]
+    if tags is not None:
+        tags = {str(k): str(v) for k, v in tags.items()}
+
+    problem = check_scheme(url)
+    if problem:
+        module.fail_json(msg=f"Invalid url {url}: {problem}")
+    if timeout <= 0:
+        module.fail_json(msg=f"timeout must be a positive number of seconds, got {timeout}")
+    if max_size <= 0:
+        module.fail_json(msg=f"max_size must be a positive number of bytes, got {max_size}")
+    if not key or key.startswith("/"):
+        module.fail_json(msg=f"key must be non-empty and must not start with '/', got {key!r}")
+    problem = bucket_name_problem(bucket)
+    if problem:
+        module.fail_json(msg=f"Invalid bucket name {bucket}: {problem}")
+
+    try:
+        result = publish(module, bucket, key, url, tags)
+    except ModuleError as e:
+        fail(module, e)
     module.exit_json(**result)
 
 

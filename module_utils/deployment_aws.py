@@ -19,6 +19,7 @@ except ImportError:
     pass
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # S3 Block Public Access: AWS's names and the snake_case names the modules return.
@@ -28,6 +29,20 @@ PUBLIC_ACCESS_SETTINGS = {
     "BlockPublicPolicy": "block_public_policy",
     "RestrictPublicBuckets": "restrict_public_buckets",
 }
+
+
+class ModuleError(AnsibleAWSError):
+    """What the modules' helpers raise when they cannot go on (the amazon.aws style: helpers raise,
+    main() reports). `message` is for the user, `exception` the boto3 error behind it (if any),
+    and keyword arguments are extra keys of the failed result."""
+
+
+def fail(module, error):
+    """Ends the module run with `error`, a ModuleError: with the AWS error's code and details
+    (fail_json_aws) when there is one behind it, else with the message alone."""
+    if error.exception is not None:
+        module.fail_json_aws(error.exception, msg=error.message, **error.kwargs)
+    module.fail_json(msg=error.message, **error.kwargs)
 
 
 class ApiCallCounter:
@@ -49,6 +64,14 @@ class ApiCallCounter:
     @property
     def total(self):
         return sum(self.by_operation.values())
+
+
+@AWSRetry.jittered_backoff(catch_extra_error_codes=["SlowDown"])
+def paginate(client, operation, **kwargs):
+    """Every page of a paginated call as one result (boto3's build_full_result). A throttled or
+    transiently failed page (S3's SlowDown included) retries the listing with amazon.aws's jittered
+    backoff, as its modules do: boto3's paginators retry no more than botocore's few attempts."""
+    return client.get_paginator(operation).paginate(**kwargs).build_full_result()
 
 
 # CloudWatch's units (MetricDatum Unit in the CloudWatch API reference): what PutMetricData takes
@@ -99,33 +122,35 @@ def access_denied(error):
 
 
 # --- EC2 instance types -----------------------------------------------------------------------
-def describe_instance_type(module, ec2, instance_type):
+def describe_instance_type(ec2, instance_type):
     """The type's description, or None when AWS does not know it."""
     try:
         types = ec2.describe_instance_types(InstanceTypes=[instance_type], aws_retry=True)["InstanceTypes"]
     except is_boto3_error_code(["InvalidInstanceType", "InvalidInstanceType.NotFound", "InvalidParameterValue"]):
         return None
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Unable to describe the instance type {instance_type}")
+        raise ModuleError(f"Unable to describe the instance type {instance_type}", e) from e
     return types[0] if types else None
 
 
-def offering_zones(module, ec2, instance_type):
+def offering_zones(ec2, instance_type):
     """The availability zones of the client's region that offer the type, sorted."""
     try:
-        paginator = ec2.get_paginator("describe_instance_type_offerings")
-        result = paginator.paginate(
-            LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [instance_type]}]
-        ).build_full_result()
+        result = paginate(
+            ec2,
+            "describe_instance_type_offerings",
+            LocationType="availability-zone",
+            Filters=[{"Name": "instance-type", "Values": [instance_type]}],
+        )
     except (ClientError, BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Unable to list the offerings of the instance type {instance_type}")
+        raise ModuleError(f"Unable to list the offerings of the instance type {instance_type}", e) from e
     return sorted({offer["Location"] for offer in result.get("InstanceTypeOfferings", [])})
 
 
-def instance_type_offering(module, ec2, instance_type):
+def instance_type_offering(ec2, instance_type):
     """{exists, offered, availability_zones, architectures, free_tier_eligible} of a type in the region."""
-    described = describe_instance_type(module, ec2, instance_type)
-    zones = offering_zones(module, ec2, instance_type) if described else []
+    described = describe_instance_type(ec2, instance_type)
+    zones = offering_zones(ec2, instance_type) if described else []
     return {
         "exists": described is not None,
         "offered": bool(zones),
@@ -149,7 +174,7 @@ def account_public_access_block(module, account_id, counter=None):
     """The account's S3 Block Public Access settings: {readable, configured, public_access_block[, reason]}.
 
     A refusal (HTTP 403: the credentials lack s3:GetAccountPublicAccessBlock) is not an error: the
-    result says the settings could not be read, and why. Other errors fail the module. `counter`,
+    result says the settings could not be read, and why. Other errors raise ModuleError. `counter`,
     an ApiCallCounter, counts the call.
     """
     client = module.client("s3control")
@@ -166,7 +191,7 @@ def account_public_access_block(module, account_id, counter=None):
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
         reason = access_denied(e)
         if not reason:
-            module.fail_json_aws(e, msg="Unable to read the account's S3 Block Public Access settings")
+            raise ModuleError("Unable to read the account's S3 Block Public Access settings", e) from e
         return {"readable": False, "configured": False, "public_access_block": settings, "reason": reason}
     configuration = found.get("PublicAccessBlockConfiguration", {})
     settings.update({snake: bool(configuration.get(camel, False)) for camel, snake in PUBLIC_ACCESS_SETTINGS.items()})

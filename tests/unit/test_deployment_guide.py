@@ -69,3 +69,17 @@ def test_without_a_ctrl_c_tasks_start_as_usual(start):
     callback.v2_playbook_on_task_start(task(), False)
     assert callback._started == {"the S3 bucket": "Ensure the bucket exists"}
     assert signal.getsignal(signal.SIGINT) is not ansible_core_handler  # watched, still ansible-core's behind it
+
+
+def test_the_guide_names_the_deployment_the_role_recorded_in_the_run_s_stats(start, capsys):
+    callback = start()
+    callback._display = SimpleNamespace(display=lambda text, **_kwargs: print(text))
+    # What names.yml's set_stats task returns: the name an interactive run chose is not an extra var.
+    stats = {"data": {"deployment_name": "chosen", "deployment_region": "eu-west-1"}, "per_host": False}
+    callback.v2_runner_on_ok(SimpleNamespace(_result={"ansible_stats": stats, "changed": False}))
+    callback.v2_playbook_on_task_start(task(), False)
+    callback.v2_runner_on_failed(SimpleNamespace(_task=task(), _result={"msg": "BucketAlreadyExists"}))
+    callback.v2_playbook_on_stats(SimpleNamespace(processed={"localhost": 1}, failures={"localhost": 1}, dark={}))
+    out = capsys.readouterr().out
+    assert "These resources of deployment 'chosen' may exist now (and cost money on AWS): the S3 bucket." in out
+    assert "playbooks/teardown.yml -e deployment_name=chosen -e deployment_region=eu-west-1" in out

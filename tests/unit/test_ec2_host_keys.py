@@ -51,6 +51,7 @@ def test_unknown_instance_fails_clearly(run_module):
     rc, result = run_module("ec2_host_keys", instance_id="i-0123456789abcdef0", host="h", timeout=1)
     assert rc != 0 and result["failed"]
     assert "i-0123456789abcdef0" in result["msg"]
+    assert result["error"]["code"].startswith("InvalidInstanceID"), result  # the AWS error travels with it
 
 
 def test_the_keys_are_pinned_in_place_of_the_host_s_earlier_ones(run_module, instance_id, monkeypatch, tmp_path):
@@ -74,3 +75,12 @@ def test_the_keys_are_pinned_in_place_of_the_host_s_earlier_ones(run_module, ins
     assert path.stat().st_mode & 0o777 == 0o600
     rc, result = run_module("ec2_host_keys", **args)
     assert rc == 0 and result["changed"] is False, result
+
+
+def test_a_known_hosts_file_that_cannot_be_written_fails_naming_it(run_module, instance_id, monkeypatch, tmp_path):
+    monkeypatch.setattr(general, "SAMPLE_CONSOLE_OUTPUT", CONSOLE)
+    (tmp_path / "a-file").write_text("not a folder")
+    path = tmp_path / "a-file" / "web.known_hosts"
+    rc, result = run_module("ec2_host_keys", instance_id=instance_id, host="h", timeout=5, path=str(path))
+    assert rc != 0 and result["failed"]
+    assert result["msg"].startswith(f"Unable to write the host keys to {path}: "), result["msg"]

@@ -62,3 +62,15 @@ def test_an_unreachable_endpoint_fails_naming_the_bucket(run_module):
     rc, result = run_module("s3_bucket_empty", bucket="plain", endpoint_url="http://127.0.0.1:9")
     assert rc != 0 and result["failed"]
     assert "plain" in result["msg"] and "Could not connect" in result["msg"]
+
+
+def test_versions_s3_refuses_to_delete_fail_the_run_naming_one_and_the_permission(s3, run_module):
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket="locked", Key="held", Body=b"x", ObjectLockLegalHoldStatus="ON")
+    rc, result = run_module("s3_bucket_empty", bucket="locked")
+    assert rc != 0 and result["failed"]
+    expected = "Could not delete 1 object versions from the bucket locked, for example held"
+    assert result["msg"].startswith(expected), result
+    assert "s3:DeleteObjectVersion" in result["msg"]
+    assert result["errors"][0]["Key"] == "held"
+    assert remaining(s3, "locked") == 1
