@@ -7,6 +7,8 @@ localcloud env           shell exports that point AWS tools at the local cloud
 localcloud image build   build the Debian instance image (once; reused after)
 localcloud origin next   serve a new image at the origin URL
 localcloud metrics       publish the instances' EC2 metrics now
+localcloud alarms        evaluate every CloudWatch alarm now, carry out its actions, show each state
+localcloud outbox        the SNS messages to e-mail and web hooks the local cloud kept, newest first
 """
 
 from __future__ import annotations
@@ -236,6 +238,47 @@ def cmd_metrics(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _local_api(settings: config.Settings, method: str, path: str) -> dict:
+    if _pid(settings) is None:
+        raise LocalCloudError("the local cloud is not running: start it with 'localcloud up'.")
+    request = urllib.request.Request(f"{settings.endpoint}/localcloud-api/{path}", method=method, data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError) as exc:
+        raise LocalCloudError(f"the local cloud did not answer {path}: {exc}") from exc
+
+
+def cmd_alarms(settings: config.Settings, args: argparse.Namespace) -> int:
+    alarms = _local_api(settings, "POST", "alarms/evaluate")["alarms"]
+    if args.json:
+        print(json.dumps(alarms, indent=2))
+        return 0
+    if not alarms:
+        print("No alarms.")
+    for alarm in alarms:
+        print(f"{alarm['state']:<17} {alarm['name']}  ({alarm['region']}, since {alarm['updated'][:19]})")
+        print(f"{'':<17} {alarm['reason']}")
+    return 0
+
+
+def cmd_outbox(settings: config.Settings, args: argparse.Namespace) -> int:
+    from .outbox import Outbox
+
+    messages = Outbox(settings.outbox_file).read()[: args.limit]
+    if args.json:
+        print(json.dumps(messages, indent=2))
+        return 0
+    if not messages:
+        print(f"The outbox is empty ({settings.outbox_file}).")
+    for message in messages:
+        print(f"{message['time']}  {message['protocol']}:{message['endpoint']}  ({message['topic_arn']})")
+        print(f"  Subject: {message['subject']}")
+        print("  " + "\n  ".join(str(message["body"]).splitlines()))
+        print()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="localcloud", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -261,6 +304,13 @@ def parser() -> argparse.ArgumentParser:
     origin.add_argument("file", nargs="?", help="a JPEG file, with 'set'")
     origin.set_defaults(func=cmd_origin)
     sub.add_parser("metrics", help="publish EC2 metrics now").set_defaults(func=cmd_metrics)
+    alarms = sub.add_parser("alarms", help="evaluate every alarm now and show its state")
+    alarms.add_argument("--json", action="store_true")
+    alarms.set_defaults(func=cmd_alarms)
+    outbox = sub.add_parser("outbox", help="show the SNS messages kept for e-mail and web hooks")
+    outbox.add_argument("--json", action="store_true")
+    outbox.add_argument("--limit", type=int, default=20, help="how many, newest first (default 20)")
+    outbox.set_defaults(func=cmd_outbox)
     return top
 
 

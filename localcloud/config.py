@@ -56,6 +56,10 @@ class Settings:
     iam_enforced: bool = False
     # Seconds a terminated instance's network interface keeps its security groups in use.
     eni_release_seconds: float = 5.0
+    # Seconds between the instances' EC2 metrics (AWS: 60 with detailed monitoring, 300 without).
+    metrics_interval: float = 10.0
+    # Seconds between two rounds of the alarm evaluator.
+    alarm_interval: float = 10.0
 
     @property
     def endpoint(self) -> str:
@@ -71,6 +75,7 @@ class Settings:
     containers_conf = _under_home("containers.conf")
     origin_dir = _under_home("origin")
     image_dir = _under_home("image")
+    outbox_file = _under_home("outbox.jsonl")
 
     @property
     def namespace_prefix(self) -> str:
@@ -99,6 +104,8 @@ def load() -> Settings:
         public_ip_network=public,
         iam_enforced=_choice("LOCALCLOUD_IAM", ("off", "enforce")) == "enforce",
         eni_release_seconds=_seconds("LOCALCLOUD_ENI_RELEASE_SECONDS", 5.0),
+        metrics_interval=_seconds("LOCALCLOUD_METRICS_INTERVAL", 10.0, low=1),
+        alarm_interval=_seconds("LOCALCLOUD_ALARM_INTERVAL", 10.0, low=1),
     )
 
 
@@ -109,14 +116,14 @@ def _choice(name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _seconds(name: str, default: float) -> float:
+def _seconds(name: str, default: float, low: float = 0) -> float:
     value = os.environ.get(name, str(default))
     try:
         seconds = float(value)
     except ValueError:
         seconds = -1.0
-    if not 0 <= seconds <= 3600:
-        raise SystemExit(f"{name}={value!r} is not a number of seconds (0-3600).")
+    if not low <= seconds <= 3600:
+        raise SystemExit(f"{name}={value!r} is not a number of seconds ({low:g}-3600).")
     return seconds
 
 

@@ -1,4 +1,5 @@
-"""The local cloud's server process: moto's API, the instances, the image origin.
+"""The local cloud's server process: moto's API, the instances, the image origin, the metrics
+publisher, the alarm evaluator and the runner of the alarms' actions.
 
 `localcloud up` starts it in the background; `localcloud down` sends it SIGTERM, and it
 removes every container and namespace it made before it exits.
@@ -44,7 +45,10 @@ def main() -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import awsrules, motopatch
+    from . import awsrules, cloudwatch, motopatch, outbox
+    from .alarm_actions import ActionRunner
+    from .evaluator import AlarmEvaluator
+    from .localapi import LocalApi
     from .metrics import MetricsPublisher
     from .origin import Origin, OriginServer
     from .runtime import Cloud
@@ -57,13 +61,22 @@ def main() -> int:
     motopatch.install(cloud)
     awsrules.install(settings, cloud.terminated_at)
     iam.install(settings)
+    cloudwatch.install()
+    mail = outbox.Outbox(settings.outbox_file)
+    outbox.install(mail)
+    evaluator = AlarmEvaluator(settings, cloudwatch.TRANSITIONS, log)
+    runner = ActionRunner(settings, cloudwatch.HISTORY, cloudwatch.TRANSITIONS, log)
 
-    app = AnonymousS3Gate(DomainDispatcherApplication(create_backend_app), log)
+    app = LocalApi(
+        AnonymousS3Gate(DomainDispatcherApplication(create_backend_app), log), evaluator, cloudwatch.TRANSITIONS, mail
+    )
     api = make_server(settings.host, settings.port, app, threaded=True)
     origin = OriginServer(settings.host, settings.origin_port, Origin(settings.origin_dir), log)
     origin.start()
     publisher = MetricsPublisher(cloud, settings)
     publisher.start()
+    runner.start()
+    evaluator.start()
 
     stopping = threading.Event()
 
@@ -82,6 +95,8 @@ def main() -> int:
     try:
         api.serve_forever()
     finally:
+        evaluator.stop()
+        runner.stop()
         publisher.stop()
         removed = cloud.shutdown()
         origin.shutdown()

@@ -1,7 +1,8 @@
 """EC2 metrics for the local cloud's instances, measured for real and sent to moto's CloudWatch.
 
-Every interval (60 s, LOCALCLOUD_METRICS_INTERVAL) and on SIGUSR1 (`localcloud metrics`),
-each running instance gets, in namespace AWS/EC2 with the InstanceId dimension and EC2's units:
+Every interval (10 s, LOCALCLOUD_METRICS_INTERVAL; aligned to the clock, so that an alarm period
+of that length holds one datapoint) and on SIGUSR1 (`localcloud metrics`), each running instance
+gets, in namespace AWS/EC2 with the InstanceId dimension and EC2's units:
 - CPUUtilization (Percent): the container's CPU time over the interval, per vCPU of its type;
 - NetworkIn / NetworkOut (Bytes): bytes through its public address since the last sample;
 - StatusCheckFailed (Count): 0 while its container runs, 1 when it does not.
@@ -9,11 +10,10 @@ each running instance gets, in namespace AWS/EC2 with the InstanceId dimension a
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ class MetricsPublisher:
     def __init__(self, cloud: Any, settings: config.Settings):
         self.cloud = cloud
         self.settings = settings
-        self.interval = float(os.environ.get("LOCALCLOUD_METRICS_INTERVAL", "60"))
+        self.interval = settings.metrics_interval
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last: dict[str, tuple[float, float, int, int]] = {}
@@ -70,9 +70,9 @@ class MetricsPublisher:
         )
 
     def _loop(self) -> None:
-        last_publish = time.monotonic()
+        next_publish = time.time() - time.time() % self.interval + self.interval
         while not self._stop.is_set():
-            woken = self._wake.wait(min(self.interval, 5.0))
+            woken = self._wake.wait(max(0.0, min(next_publish - time.time(), 5.0)))
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -80,8 +80,8 @@ class MetricsPublisher:
                 for body in list(self.cloud.bodies.values()):
                     if body.id not in self._last and body.instance._state.name == "running":
                         self.sample(body)  # the baseline the first datapoint is measured from
-                if woken or time.monotonic() - last_publish >= self.interval:
-                    last_publish = time.monotonic()
+                if woken or time.time() >= next_publish:
+                    next_publish = time.time() - time.time() % self.interval + self.interval
                     self.publish()
             except Exception as exc:  # noqa: BLE001 - a failed sample must not stop the loop
                 self.cloud.log(f"metrics: publishing failed: {exc}")
@@ -101,7 +101,9 @@ class MetricsPublisher:
         then, cpu_then, in_then, out_then = previous
         elapsed = max(now - then, 1e-6)
         dims = [{"Name": "InstanceId", "Value": body.id}]
-        stamp = datetime.now(UTC)
+        # Stamped with the start of the interval it measures, as EC2's datapoints are with the start
+        # of their period: the period is complete, and an alarm can judge it, once it is published.
+        stamp = datetime.now(UTC) - timedelta(seconds=elapsed)
         points = [
             {"MetricName": "NetworkIn", "Value": float(sent_in - in_then), "Unit": "Bytes"},
             {"MetricName": "NetworkOut", "Value": float(sent_out - out_then), "Unit": "Bytes"},

@@ -65,15 +65,16 @@ class LocalCloud:
 def cloud_env(home: Path, public_ips: str, settings: dict[str, str] | None = None) -> dict[str, str]:
     env = {
         **os.environ,
-        **(settings or {}),
         "PYTHONPATH": str(ROOT),
         "LOCALCLOUD_HOME": str(home),
         "LOCALCLOUD_PORT": str(free_port()),
         "LOCALCLOUD_ORIGIN_PORT": str(free_port()),
         "LOCALCLOUD_PUBLIC_IPS": public_ips,
+        # EC2 metrics only when a test asks (`localcloud metrics`), unless `settings` say otherwise.
         "LOCALCLOUD_METRICS_INTERVAL": "3600",
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        **(settings or {}),
     }
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         env.pop(key, None)
