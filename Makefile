@@ -11,11 +11,12 @@ SYSTEM_PACKAGES := podman runc debootstrap iproute2 chromium tmux
 STAMP       := $(VENV)/.installed
 # The inventory make clean-keys checks the keys against (inventory/local: the local cloud).
 INVENTORY   ?= inventory/aws
+LOAD_SECONDS ?= 300
 # pytest-xdist workers for the tests; each runs its own local cloud (TEST_WORKERS=0: one process).
 TEST_WORKERS ?= 2
 PYTEST      := $(BIN)/pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
-.PHONY: help setup system-packages venv image lint unit integration molecule test demo bench up down clean clean-keys
+.PHONY: help setup system-packages venv image lint unit integration molecule test demo load bench up down clean clean-keys
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,8 +66,11 @@ up: setup ## Start the local cloud.
 down: ## Stop the local cloud and remove its instances.
 	@if [ -x $(BIN)/localcloud ]; then $(BIN)/localcloud down; fi
 
-demo: up ## Start the local cloud and deploy the web server on it.
-	$(BIN)/ansible-playbook -i inventory/local playbooks/deploy.yml
+demo: up ## Start the local cloud and deploy the web server on it (ARGS='-e ...' adds settings).
+	$(BIN)/ansible-playbook -i inventory/local playbooks/deploy.yml $(ARGS)
+
+load: venv ## Busy loops on every vCPU of the deployment's instance for LOAD_SECONDS (300; 0 stops them), to see the high-CPU alarm act (INVENTORY=inventory/local on the local cloud).
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/load.yml -e monitoring_load_seconds=$(LOAD_SECONDS) $(ARGS)
 
 bench: setup ## Benchmarks (figures, not pass/fail).
 	$(PY) tests/bench/run.py

@@ -92,6 +92,12 @@ options:
     type: list
     elements: str
     default: []
+  alarm_history:
+    description:
+      - How many of each found alarm's latest state changes to read (DescribeAlarmHistory, one call
+        an alarm); C(0), none.
+    type: int
+    default: 0
   topic_name:
     description: An SNS topic to look up by its exact name, with its tags; empty, none.
     type: str
@@ -189,6 +195,8 @@ alarms:
     - The alarms of O(alarm_names) that exist (its keys are their names), each with DescribeAlarms' keys that make
       it (C(Threshold), C(Dimensions), C(AlarmActions)...), to compare with what the playbook wants, and its
       C(AlarmArn), C(StateValue) and C(StateReason).
+    - With O(alarm_history), each also has C(history), its latest state changes, newest first, each
+      with C(time) (ISO 8601), C(from), C(to) and C(reason).
   returned: always
   type: dict
 api_calls_by_operation:
@@ -231,6 +239,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     tag_dict,
 )
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 
 class Reader:
@@ -440,6 +449,29 @@ def topic(reader, name):
     }
 
 
+def alarm_history(reader, name, count):
+    """The alarm's latest `count` state changes, newest first: {time, from, to, reason}."""
+    found = reader.call(
+        "cloudwatch", "describe_alarm_history", f"read the history of the alarm {name}",
+        AlarmName=name, HistoryItemType="StateUpdate", ScanBy="TimestampDescending", MaxRecords=count,
+    )  # fmt: skip
+    changes = []
+    for item in found.get("AlarmHistoryItems", []):
+        try:
+            data = json.loads(item.get("HistoryData") or "{}")
+        except ValueError:
+            data = {}
+        changes.append(
+            {
+                "time": iso(item["Timestamp"]),
+                "from": data.get("oldState", {}).get("stateValue", ""),
+                "to": data.get("newState", {}).get("stateValue", ""),
+                "reason": data.get("newState", {}).get("stateReason", item.get("HistorySummary", "")),
+            }
+        )
+    return changes
+
+
 def dashboard(reader, name):
     try:
         reader.client("cloudwatch").get_dashboard(DashboardName=name, aws_retry=True)
@@ -498,6 +530,9 @@ def read(module, reader):
             a["AlarmName"]: {key: a.get(key) for key in (*ALARM_KEYS, *ALARM_STATE_KEYS)}
             for a in alarms.get("MetricAlarms", [])
         }
+        if params["alarm_history"] > 0:
+            for name, alarm in result["alarms"].items():
+                alarm["history"] = alarm_history(reader, name, params["alarm_history"])
     if params["topic_name"]:
         result["topic"] = topic(reader, params["topic_name"])
     if params["dashboard_name"]:
@@ -520,6 +555,7 @@ def main():
         "account_public_access_block": {"type": "bool", "default": False},
         "instance_states": {"type": "list", "elements": "str", "default": []},
         "alarm_names": {"type": "list", "elements": "str", "default": []},
+        "alarm_history": {"type": "int", "default": 0},
         "topic_name": {"type": "str", "default": ""},
         "dashboard_name": {"type": "str", "default": ""},
     }

@@ -203,7 +203,9 @@ TAG_TEXT = re.compile(r"^[\w +\-=.:/@]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 # Largest object a single PutObject stores (s3_image_upload makes one call).
 PUT_OBJECT_LIMIT = 5 * 1024**3
-ALARM_MINUTES = (5, 1440)
+ALARM_MINUTES = (1, 1440)
+# CloudWatch's alarm periods: 10, 20, 30 (high resolution) or a multiple of 60 up to a day.
+HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 # Characters that end a JSON string or act as wildcards in a bucket policy's Resource.
 POLICY_BREAKERS = frozenset('\\"*?')
 
@@ -242,11 +244,41 @@ def _percent_problem(value: float) -> str:
     return ""
 
 
-def _minutes_problem(value: int) -> str:
-    low, high = ALARM_MINUTES
-    if value % 5 or not low <= value <= high:
-        return f"the alarm looks at 5-minute averages: give a multiple of 5 from {low} to {high} (a day), e.g. 60"
+def _period_problem(value: int, values: dict) -> str:
+    if value not in HIGH_RESOLUTION_PERIODS and (value < 60 or value % 60 or value > 86400):
+        return "CloudWatch takes 10, 20, 30 or a multiple of 60 seconds up to 86400 (a day)"
+    if values.get("deployment_endpoint_url"):
+        return ""  # the local cloud sends EC2 metrics as often as it is told
+    if value < 60:
+        return (
+            "on AWS, EC2 sends its metrics once a minute at most (detailed monitoring), so a shorter period leaves "
+            "the alarms without data; use 60 (with deployment_detailed_monitoring=true) or 300"
+        )
+    if value < 300 and values.get("deployment_detailed_monitoring") is False:
+        return (
+            "without detailed monitoring EC2 sends its metrics every 5 minutes, so most periods would have no data; "
+            "use 300, or -e deployment_detailed_monitoring=true"
+        )
     return ""
+
+
+def _minutes_problem(value: int, values: dict) -> str:
+    """Whole alarm periods in 1-1440 minutes (a day, CloudWatch's limit for periods under an hour)."""
+    period = values.get("deployment_alarm_period", 300)
+    if not isinstance(period, int) or _period_problem(period, {"deployment_endpoint_url": "any"}):
+        period = 60  # the period's own rule says what is wrong with it
+    step = max(1, period // 60)
+    low, high = max(ALARM_MINUTES[0], step), ALARM_MINUTES[1]
+    if value * 60 % period == 0 and low <= value <= high:
+        return ""
+    if period == 300:
+        return f"the alarm looks at 5-minute averages: give a multiple of 5 from {low} to {high} (a day), e.g. 60"
+    if step == 1:
+        return f"give {low} to {high} minutes (a day)"
+    return (
+        f"the alarm looks at {period}-second averages (deployment_alarm_period): give a multiple of {step} "
+        f"from {low} to {high} minutes (a day)"
+    )
 
 
 def _email_problem(value: str) -> str:
@@ -283,12 +315,15 @@ RULES = {
     "deployment_high_cpu_threshold": _percent_problem,
     "deployment_idle_minutes": _minutes_problem,
     "deployment_high_cpu_minutes": _minutes_problem,
+    "deployment_alarm_period": _period_problem,
     "deployment_alarm_email": _email_problem,
     "deployment_public_prefix": _prefix_problem,
     "deployment_image_max_size": _range_problem(1, PUT_OBJECT_LIMIT, "bytes (5 GiB is one upload's limit)"),
     "deployment_image_timeout": _range_problem(1, 3600, "seconds"),
     "deployment_boot_timeout": _range_problem(10, 3600, "seconds"),
 }
+# Rules that read other settings too (rule(value, values)).
+RELATED = frozenset({"deployment_idle_minutes", "deployment_high_cpu_minutes", "deployment_alarm_period"})
 # Settings that may stay empty (a default is derived from others).
 OPTIONAL = frozenset({"deployment_key_name", "deployment_ssh_cidr", "deployment_bucket_name"})
 
@@ -325,6 +360,8 @@ def deployment_settings_problems(values: dict) -> list[str]:
             if name in OPTIONAL and value == "":
                 continue
             problem = CHECKS[name]("" if value is None else str(value))
+        elif name in RELATED:
+            problem = RULES[name](value, values)
         elif name in RULES:
             problem = RULES[name](value)
         else:

@@ -356,7 +356,7 @@ def test_high_cpu_alarm_is_configurable(cloud, deployment, runs):
     )  # fmt: skip
     assert both.returncode == 0, both.output[-3000:]
     alarm = cloudwatch.describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"][0]
-    assert alarm["Threshold"] == 90.0 and alarm["EvaluationPeriods"] == 3
+    assert alarm["Threshold"] == 90.0 and alarm["Period"] * alarm["EvaluationPeriods"] == 15 * 60
     assert alarm["AlarmActions"] == [topic, reboot]
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.com")]

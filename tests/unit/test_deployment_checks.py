@@ -353,6 +353,11 @@ rules = checks.deployment_settings_problems
         ({"deployment_image_key": "private/image", "deployment_public_prefix": "public/"}, "must lie under"),
         ({"deployment_image_key": "public/", "deployment_public_prefix": "public/"}, "must lie under"),
         ({"deployment_high_cpu_alarm_enabled": True, "deployment_high_cpu_actions": []}, "notify, reboot or both"),
+        ({"deployment_alarm_period": 45}, "10, 20, 30 or a multiple of 60"),
+        ({"deployment_alarm_period": 10}, "on AWS, EC2 sends its metrics once a minute at most"),
+        ({"deployment_alarm_period": 60, "deployment_detailed_monitoring": False}, "without detailed monitoring"),
+        ({"deployment_alarm_period": 900, "deployment_idle_minutes": 20}, "a multiple of 15 from 15 to 1440"),
+        ({"deployment_alarm_period": 60, "deployment_high_cpu_minutes": 0}, "give 1 to 1440 minutes"),
     ],
 )
 def test_settings_that_break_a_rule_are_explained(values, says):
@@ -373,6 +378,13 @@ def test_settings_that_break_a_rule_are_explained(values, says):
         {"deployment_image_max_size": 5 * 1024**3, "deployment_image_timeout": 3600, "deployment_boot_timeout": 10},
         {"deployment_key_name": "", "deployment_ssh_cidr": "", "deployment_bucket_name": ""},
         {"deployment_high_cpu_alarm_enabled": False, "deployment_high_cpu_actions": []},
+        {"deployment_alarm_period": 60, "deployment_idle_minutes": 7, "deployment_detailed_monitoring": True},
+        {
+            "deployment_alarm_period": 10,
+            "deployment_endpoint_url": "http://127.0.0.1:4566",
+            "deployment_idle_minutes": 2,
+        },
+        {"deployment_alarm_period": 3600, "deployment_high_cpu_minutes": 1440},
         {"deployment_unknown_to_the_rules": "anything"},
     ],
 )
@@ -555,6 +567,11 @@ def test_the_alarm_specs_follow_the_settings():
     assert (reboot_only["alarm_actions"], reboot_only["ok_actions"]) == (["arn:aws:automate:us-east-1:ec2:reboot"], [])
     off = checks.deployment_alarm_specs({**ALARM_SETTINGS, "idle_enabled": False})[0]
     assert off["state"] == "absent"
+
+
+def test_the_alarm_period_sets_how_many_periods_the_minutes_hold():
+    idle, high = checks.deployment_alarm_specs({**ALARM_SETTINGS, "period": 10})
+    assert (idle["period"], idle["evaluation_periods"], high["evaluation_periods"]) == (10, 360, 60)
 
 
 @pytest.mark.parametrize(

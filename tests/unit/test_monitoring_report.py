@@ -32,6 +32,7 @@ def test_alarms_become_report_rows_by_name():
         "state": "OK", "reason": "Threshold Crossed", "description": "CPU high", "metric": "CPUUtilization",
         "statistic": "Average", "comparison": "GreaterThanThreshold", "threshold": 80.0, "period": 300,
         "evaluation_periods": 2, "alarm_actions": ["arn:aws:sns:us-east-1:123456789012:web-alarms"], "ok_actions": [],
+        "history": [],
     }  # fmt: skip
     assert (rows[1]["state"], rows[1]["threshold"]) == ("INSUFFICIENT_DATA", 2.0)
 
@@ -61,3 +62,9 @@ def test_cloudwatch_calls_are_summed_over_the_modules_and_other_services_left_ou
         },
     }
     assert report.monitoring_api_calls([{"PutMetricData": 0}]) == {"total": 0, "by_operation": {}}
+
+
+def test_an_alarm_row_carries_its_latest_state_changes():
+    change = {"time": "2026-12-05T03:19:55Z", "from": "OK", "to": "ALARM", "reason": "Threshold Crossed: ..."}
+    (row,) = report.monitoring_alarm_rows({"web-idle-terminate": alarm(history=[change])})
+    assert row["history"] == [change]

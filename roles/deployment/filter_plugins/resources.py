@@ -122,9 +122,11 @@ def deployment_bucket_is_current(bucket: dict, tags: dict, policy) -> bool:
 def deployment_alarm_specs(settings: dict) -> list[dict]:
     """The deployment's two CPU alarms, as cloudwatch_metric_alarm's options (state absent when off).
 
-    settings: name, region, partition, instance_id, topic_arn and the deployment_idle_* and
-    deployment_high_cpu_* values. Both alarms average CPUUtilization over 5-minute periods.
+    settings: name, region, partition, instance_id, topic_arn, period (deployment_alarm_period,
+    seconds; 300 when not given) and the deployment_idle_* and deployment_high_cpu_* values. Both
+    alarms average CPUUtilization over periods of that length, as many as the minutes hold.
     """
+    period = int(settings.get("period", 300))
     names = resource_names(settings["name"])["alarms"]
     name, automate = settings["name"], f"arn:{settings['partition']}:automate:{settings['region']}:ec2:"
     actions = settings["high_cpu_actions"]
@@ -132,7 +134,7 @@ def deployment_alarm_specs(settings: dict) -> list[dict]:
     topic = [settings["topic_arn"]] if notify else []
     common = {
         "namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "unit": "Percent",
-        "period": 300, "treat_missing_data": "missing", "dimensions": {"InstanceId": settings["instance_id"]},
+        "period": period, "treat_missing_data": "missing", "dimensions": {"InstanceId": settings["instance_id"]},
     }  # fmt: skip
     idle, high = settings["idle_threshold"], settings["high_cpu_threshold"]
     return [
@@ -146,7 +148,7 @@ def deployment_alarm_specs(settings: dict) -> list[dict]:
             ),
             "comparison": "LessThanThreshold",
             "threshold": float(idle),
-            "evaluation_periods": int(settings["idle_minutes"]) // 5,
+            "evaluation_periods": int(settings["idle_minutes"]) * 60 // period,
             "alarm_actions": [automate + "terminate"],
             "ok_actions": [],
         },
@@ -160,7 +162,7 @@ def deployment_alarm_specs(settings: dict) -> list[dict]:
             ),
             "comparison": "GreaterThanThreshold",
             "threshold": float(high),
-            "evaluation_periods": int(settings["high_cpu_minutes"]) // 5,
+            "evaluation_periods": int(settings["high_cpu_minutes"]) * 60 // period,
             "alarm_actions": topic + ([automate + "reboot"] if "reboot" in actions else []),
             "ok_actions": topic,
         },

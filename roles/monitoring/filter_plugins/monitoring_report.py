@@ -5,7 +5,7 @@
 """What the monitoring role's report is made of, computed in Python rather than in Jinja.
 
 - ``found.alarms | monitoring_alarm_rows``: the deployment's alarms (deployment_info's ``alarms``)
-  as the report shows them, by name.
+  as the report shows them, by name, each with its latest state changes (``history``).
 - ``calls | monitoring_api_calls``: the CloudWatch API calls of the run, in all and by operation,
   from each module's own count (``calls`` lists their ``api_calls_by_operation`` dicts).
 """
@@ -27,9 +27,12 @@ ALARM_FIELDS = {
     "evaluation_periods": "EvaluationPeriods",
     "alarm_actions": "AlarmActions",
     "ok_actions": "OKActions",
+    "history": "history",
 }
 # The CloudWatch operations the report counts (deployment_info also reads EC2, S3 and STS).
-CLOUDWATCH_OPERATIONS = ("GetMetricData", "PutMetricData", "DescribeAlarms", "GetDashboard", "PutDashboard")
+CLOUDWATCH_OPERATIONS = (
+    "GetMetricData", "PutMetricData", "DescribeAlarms", "DescribeAlarmHistory", "GetDashboard", "PutDashboard",
+)  # fmt: skip
 
 
 def monitoring_alarm_rows(alarms: dict) -> list[dict]:
@@ -37,7 +40,9 @@ def monitoring_alarm_rows(alarms: dict) -> list[dict]:
     rows = []
     for name in sorted(alarms or {}):
         alarm = {"AlarmName": name, **alarms[name]}
-        rows.append({field: alarm.get(key) for field, key in ALARM_FIELDS.items()})
+        row = {field: alarm.get(key) for field, key in ALARM_FIELDS.items()}
+        row["history"] = row["history"] or []
+        rows.append(row)
     return rows
 
 
