@@ -81,3 +81,16 @@ def playbook(
         stdin=subprocess.DEVNULL,
     )
     return Run(result.returncode, result.stdout + result.stderr)
+
+
+def ssh(deployment: dict, command: str) -> subprocess.CompletedProcess:
+    """`command` run over SSH on a deployment's instance (its key and pinned host keys in its state folder)."""
+    return subprocess.run(
+        [
+            "ssh", "-i", str(deployment["state"] / f"{deployment['name']}-key.pem"),
+            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+            "-o", f"UserKnownHostsFile={deployment['state'] / (deployment['name'] + '.known_hosts')}",
+            f"admin@{deployment['ip']}", command,
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +19,7 @@ import uuid
 import pytest
 
 from conftest import OWNER_FILE, LocalCloud, private_range, start_cloud, wait_for
-from playbooks import playbook
+from playbooks import playbook, ssh
 from sweep import NOTHING, containers, sweep
 
 
@@ -70,16 +69,8 @@ def busy(alarm_cloud, idle, tmp_path_factory):
     return {**found, "queue": queue, "topic": topic}
 
 
-def ssh(deployment: dict, command: str) -> str:
-    result = subprocess.run(
-        [
-            "ssh", "-i", str(deployment["state"] / f"{deployment['name']}-key.pem"),
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-            "-o", f"UserKnownHostsFile={deployment['state'] / (deployment['name'] + '.known_hosts')}",
-            f"admin@{deployment['ip']}", command,
-        ],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+def ssh_out(deployment: dict, command: str) -> str:
+    result = ssh(deployment, command)
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -155,7 +146,7 @@ def test_a_state_change_runs_ec2_actions_on_the_instance(alarm_cloud, busy):
     """SetAlarmState runs the new state's actions, as on AWS: here EC2's reboot really reboots (the
     instance's /run, a tmpfs, starts empty again; its kernel boot id is the host's, shared)."""
     marker = "/run/before-the-reboot"
-    assert ssh(busy, f"sudo touch {marker} && echo made") == "made"
+    assert ssh_out(busy, f"sudo touch {marker} && echo made") == "made"
     cloudwatch, region = alarm_cloud.client("cloudwatch"), alarm_cloud.env["AWS_DEFAULT_REGION"]
     name = f"{busy['name']}-reboot-test"
     cloudwatch.put_metric_alarm(
@@ -166,7 +157,7 @@ def test_a_state_change_runs_ec2_actions_on_the_instance(alarm_cloud, busy):
     )  # fmt: skip
     cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="testing the reboot action")
     check = f"test -e {marker} && echo before || echo rebooted"
-    wait_for(lambda: ssh(busy, check) == "rebooted", 120, "the instance to come back rebooted", 2)
+    wait_for(lambda: ssh_out(busy, check) == "rebooted", 120, "the instance to come back rebooted", 2)
     history = cloudwatch.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
     assert history[0]["HistorySummary"] == f"Successfully executed action arn:aws:automate:{region}:ec2:reboot"
     cloudwatch.delete_alarms(AlarmNames=[name])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import json
 import re
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,7 +16,7 @@ import pytest
 
 from browser import Browser
 from conftest import LocalCloud, wait_for
-from playbooks import Run, playbook
+from playbooks import Run, playbook, ssh
 
 pytestmark = pytest.mark.cloud
 
@@ -94,18 +93,6 @@ def ec2_samples(cloud: LocalCloud, instance_id: str) -> float:
 
 def page_views(cloud: LocalCloud, name: str, stat: str) -> float:
     return samples(cloud, "WebServer", "PageViews", {"Deployment": name}, stat)
-
-
-def ssh(deployment: dict, command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            "ssh", "-i", str(deployment["state"] / f"{deployment['name']}-key.pem"),
-            "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-            "-o", f"UserKnownHostsFile={deployment['state'] / (deployment['name'] + '.known_hosts')}",
-            f"admin@{deployment['ip']}", command,
-        ],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
 
 
 def topic_arn(cloud: LocalCloud, name: str) -> str:
