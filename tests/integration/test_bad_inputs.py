@@ -81,8 +81,10 @@ CASES = {
     "image URL that is not http": Case(
         ("-e", "deployment_image_url=ftp://example.com/a.jpg"), ("deployment_image_url", "ftp://example.com/a.jpg")
     ),
+    # The local inventory's alarm period is 10 s, where any whole minute fits: AWS's 300 s here.
     "idle minutes not a multiple of 5": Case(
-        ("-e", "deployment_idle_minutes=7"), ("deployment_idle_minutes", "multiple of 5")
+        ("-e", "deployment_idle_minutes=7", "-e", "deployment_alarm_period=300"),
+        ("deployment_idle_minutes", "multiple of 5"),
     ),
     "more tags than an S3 object takes with the project's own": Case(
         ("-e", json.dumps({"deployment_tags": {f"t{n}": "v" for n in range(9)}})),
@@ -108,7 +110,8 @@ CASES = {
     ),
     "idle threshold below 0": Case(("-e", "deployment_idle_cpu_threshold=-1"), ("=-1 ", "fires always or never")),
     "high-CPU minutes not a multiple of 5": Case(
-        ("-e", "deployment_high_cpu_minutes=3"), ("deployment_high_cpu_minutes=3", "multiple of 5")
+        ("-e", "deployment_high_cpu_minutes=3", "-e", "deployment_alarm_period=300"),
+        ("deployment_high_cpu_minutes=3", "multiple of 5"),
     ),
     "high-CPU alarm with no action": Case(
         ("-e", '{"deployment_high_cpu_actions": []}'), ("deployment_high_cpu_actions=[]", "notify, reboot or both")
