@@ -107,7 +107,6 @@ class ActionRunner:
         self._clients: dict[tuple[str, str], Any] = {}
         self._policy_runs: dict[str, float] = {}
         self._stop = threading.Event()
-        self.done = 0  # transitions handled, for `localcloud alarms` to wait on
 
     def start(self) -> None:
         threading.Thread(target=self._loop, name="alarm-actions", daemon=True).start()
@@ -127,21 +126,11 @@ class ActionRunner:
             except Exception as exc:  # noqa: BLE001 - one bad action must not stop the others
                 self.log(f"alarms: the actions of {transition.alarm.get('AlarmName')} failed: {exc}")
             finally:
-                self.done += 1
                 self.transitions.task_done()
 
     def _client(self, service: str, region: str) -> Any:
         if (service, region) not in self._clients:
-            import boto3
-
-            env = config.client_environment(self.settings)
-            self._clients[(service, region)] = boto3.client(
-                service,
-                endpoint_url=self.settings.endpoint,
-                region_name=region,
-                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            )
+            self._clients[(service, region)] = config.client(self.settings, service, region)
         return self._clients[(service, region)]
 
     def run(self, transition: Transition, action: str) -> None:
@@ -158,8 +147,11 @@ class ActionRunner:
             self.log(f"alarms: {name} {transition.old_state} -> {transition.new_state}: {done}")
 
     def _record(self, transition: Transition, action: str, outcome: str, summary: str) -> None:
-        data = {"actionState": outcome, "stateUpdateTimestamp": int(transition.time.timestamp() * 1000)}
-        data["notificationResource"] = action
+        data = {
+            "actionState": outcome,
+            "stateUpdateTimestamp": int(transition.time.timestamp() * 1000),
+            "notificationResource": action,
+        }
         self.history.add(transition.account, transition.region, transition.alarm["AlarmName"], "Action", summary, data)
 
     def _execute(self, transition: Transition, action: str) -> str:
@@ -176,10 +168,10 @@ class ActionRunner:
         policy = POLICY_ACTION.match(action)
         if policy:
             return self._scale(action, policy["region"], policy["group"], policy["policy"], transition.repeat)
-        if SNS_ACTION.match(action):
+        topic = SNS_ACTION.match(action)
+        if topic:
             subject, message = notification(transition)
-            region = SNS_ACTION.match(action)["region"]
-            self._client("sns", region).publish(TopicArn=action, Subject=subject, Message=message)
+            self._client("sns", topic["region"]).publish(TopicArn=action, Subject=subject, Message=message)
             return f"notified {action.rsplit(':', 1)[-1]}"
         raise ValueError("the local cloud runs EC2, SNS and Auto Scaling actions only")
 

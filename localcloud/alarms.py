@@ -37,7 +37,6 @@ COMPARISONS = {
     "LessThanThreshold": (operator.lt, "less than"),
     "LessThanOrEqualToThreshold": (operator.le, "less than or equal to"),
 }
-MISSING_TREATMENTS = ("missing", "breaching", "notBreaching", "ignore")
 # StateReason and StateReasonData limits of SetAlarmState.
 MAX_REASON = 1023
 MAX_REASON_DATA = 4000
@@ -174,18 +173,18 @@ def decide(alarm: dict[str, Any], points: list[Datapoint], state: str, now: date
         return point.value is not None and compare(point.value, threshold)
 
     real = [p for p in points if p.value is not None]
-    data = reason_data(alarm, points, now)
     if not real:
         if treat == "ignore":
             return None
         target = {"missing": INSUFFICIENT_DATA, "breaching": ALARM, "notBreaching": OK}.get(treat, INSUFFICIENT_DATA)
-        return Decision(target, _missing(alarm, target, treat), data)
+        return Decision(target, _missing(alarm, target, treat), reason_data(alarm, points, now))
     if len(real) >= n:
         recent = real[-n:]
         breaching = [p for p in recent if breaches(p)]
         target = ALARM if len(breaching) >= m else OK
         counted = breaching if target == ALARM else [p for p in recent if not breaches(p)]
         return Decision(target, _crossed(alarm, target, counted, n), reason_data(alarm, recent, now))
+    data = reason_data(alarm, points, now)
     gaps = n - len(real)
     breaching = [p for p in real if breaches(p)]
     calm = [p for p in real if not breaches(p)]

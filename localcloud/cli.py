@@ -163,16 +163,7 @@ def cmd_status(settings: config.Settings, args: argparse.Namespace) -> int:
         "instances": [],
     }
     if up:
-        import boto3
-
-        env = config.client_environment(settings)
-        ec2 = boto3.client(
-            "ec2",
-            endpoint_url=settings.endpoint,
-            region_name=settings.region,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
+        ec2 = config.client(settings, "ec2")
         for reservation in ec2.describe_instances()["Reservations"]:
             for inst in reservation["Instances"]:
                 info["instances"].append(

@@ -134,6 +134,19 @@ def _port(name: str, default: int) -> int:
     return int(value)
 
 
+def client(settings: Settings, service: str, region: str | None = None):
+    """A boto3 client of the local cloud's own API, as its administrator (the daemon's threads and the CLI)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=settings.endpoint,
+        region_name=region or settings.region,
+        aws_access_key_id=ACCESS_KEY_ID,
+        aws_secret_access_key=SECRET_ACCESS_KEY,
+    )
+
+
 def client_environment(settings: Settings) -> dict[str, str]:
     """The variables that point boto3, the AWS CLI and amazon.aws at the local cloud."""
     return {

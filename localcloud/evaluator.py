@@ -53,16 +53,7 @@ class AlarmEvaluator:
 
     def _cloudwatch(self, region: str) -> Any:
         if region not in self._clients:
-            import boto3
-
-            env = config.client_environment(self.settings)
-            self._clients[region] = boto3.client(
-                "cloudwatch",
-                endpoint_url=self.settings.endpoint,
-                region_name=region,
-                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            )
+            self._clients[region] = config.client(self.settings, "cloudwatch", region)
         return self._clients[region]
 
     def evaluate_all(self, force: bool = False) -> None:

@@ -47,7 +47,7 @@ class MetricsPublisher:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last: dict[str, tuple[float, float, int, int]] = {}
-        self._client = None
+        self._clients: dict[str, Any] = {}
 
     def start(self) -> None:
         signal.signal(signal.SIGUSR1, lambda *_: self._wake.set())
@@ -58,16 +58,10 @@ class MetricsPublisher:
         self._wake.set()
 
     def _cloudwatch(self, region: str):
-        import boto3
-
-        env = config.client_environment(self.settings)
-        return boto3.client(
-            "cloudwatch",
-            endpoint_url=self.settings.endpoint,
-            region_name=region,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
+        # One client a region for the daemon's life: the publisher runs every 10 s.
+        if region not in self._clients:
+            self._clients[region] = config.client(self.settings, "cloudwatch", region)
+        return self._clients[region]
 
     def _loop(self) -> None:
         next_publish = time.time() - time.time() % self.interval + self.interval

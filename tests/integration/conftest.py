@@ -6,6 +6,7 @@ address range, so it never meets a cloud a developer started with `make demo`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -95,6 +96,19 @@ def start_cloud(home: Path, public_ips: str, settings: dict[str, str] | None = N
 
 
 OWNER_FILE = "test-session.pid"
+
+
+@contextlib.contextmanager
+def own_cloud(tmp_path_factory, name: str, settings: dict[str, str] | None = None):
+    """A local cloud of a test module's own (its home `name` under pytest's folders, owned by this
+    session so a killed session's cloud is swept), with LOCALCLOUD_* `settings`; down at the end."""
+    home = tmp_path_factory.mktemp(name)
+    (home / OWNER_FILE).write_text(str(os.getpid()))
+    started = start_cloud(home, private_range(), settings)
+    try:
+        yield started
+    finally:
+        started.cli("down", check=False)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import time
 import urllib.error
 import urllib.request
@@ -18,18 +17,15 @@ import uuid
 
 import pytest
 
-from conftest import OWNER_FILE, LocalCloud, private_range, start_cloud, wait_for
+from conftest import LocalCloud, own_cloud, wait_for
 from playbooks import playbook, ssh
 from sweep import NOTHING, containers, sweep
 
 
 @pytest.fixture(scope="module")
 def alarm_cloud(tmp_path_factory):
-    home = tmp_path_factory.mktemp("alarmcloud")
-    (home / OWNER_FILE).write_text(str(os.getpid()))
-    started = start_cloud(home, private_range(), {"LOCALCLOUD_METRICS_INTERVAL": "10"})
-    yield started
-    started.cli("down", check=False)
+    with own_cloud(tmp_path_factory, "alarmcloud", {"LOCALCLOUD_METRICS_INTERVAL": "10"}) as started:
+        yield started
 
 
 def deploy(cloud: LocalCloud, state, name: str, *args: str) -> dict:

@@ -13,12 +13,11 @@ localcloud/iam.py); they follow AWS's Service Authorization Reference instead.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
 import pytest
 
-from conftest import OWNER_FILE, ROOT, LocalCloud, private_range, start_cloud
+from conftest import ROOT, LocalCloud, own_cloud
 from playbooks import playbook
 from sweep import resources
 
@@ -51,11 +50,8 @@ def granted(policy: dict) -> set[str]:
 
 @pytest.fixture(scope="module")
 def iam_cloud(tmp_path_factory):
-    home = tmp_path_factory.mktemp("iamcloud")
-    (home / OWNER_FILE).write_text(str(os.getpid()))
-    started = start_cloud(home, private_range(), {"LOCALCLOUD_IAM": "enforce"})
-    yield started
-    started.cli("down", check=False)
+    with own_cloud(tmp_path_factory, "iamcloud", {"LOCALCLOUD_IAM": "enforce"}) as started:
+        yield started
 
 
 def user_with(cloud: LocalCloud, policy: dict) -> dict[str, str]:
