@@ -7,7 +7,8 @@ call) and runs the actions of the new state, as CloudWatch does once per transit
   moves the instance to new hardware, keeping its ID and addresses);
 - an SNS topic: Publish with the notification AWS sends (subject 'ALARM: "<name>" in <region>',
   the alarm's JSON as the message);
-- an Auto Scaling policy: ExecutePolicy, and again at each evaluation while the alarm stays in
+- an Auto Scaling policy: ExecutePolicy (a step policy gets the breaching value and the threshold,
+  as CloudWatch gives them), and again at each evaluation while the alarm stays in
   ALARM, honouring the policy's (or the group's) cooldown.
 Each action, done or failed, is a line of the alarm's history (DescribeAlarmHistory).
 """
@@ -167,7 +168,7 @@ class ActionRunner:
             return f"{verb} {instance}"
         policy = POLICY_ACTION.match(action)
         if policy:
-            return self._scale(action, policy["region"], policy["group"], policy["policy"], transition.repeat)
+            return self._scale(action, policy["region"], policy["group"], policy["policy"], transition)
         topic = SNS_ACTION.match(action)
         if topic:
             subject, message = notification(transition)
@@ -175,14 +176,19 @@ class ActionRunner:
             return f"notified {action.rsplit(':', 1)[-1]}"
         raise ValueError("the local cloud runs EC2, SNS and Auto Scaling actions only")
 
-    def _scale(self, action: str, region: str, group: str, policy: str, repeat: bool) -> str:
+    def _scale(self, action: str, region: str, group: str, policy: str, transition: Transition) -> str:
         autoscaling = self._client("autoscaling", region)
-        if repeat:
-            found = autoscaling.describe_policies(AutoScalingGroupName=group, PolicyNames=[policy])["ScalingPolicies"]
+        found = autoscaling.describe_policies(AutoScalingGroupName=group, PolicyNames=[policy])["ScalingPolicies"]
+        if transition.repeat:
             cooldown = (found[0].get("Cooldown") if found else None) or self._group_cooldown(autoscaling, group)
             if time.monotonic() - self._policy_runs.get(action, float("-inf")) < cooldown:
                 return ""
-        autoscaling.execute_policy(AutoScalingGroupName=group, PolicyName=policy, HonorCooldown=True)
+        extra = {}
+        if found and found[0].get("PolicyType") == "StepScaling":
+            # CloudWatch hands a step policy the breaching value and the alarm's threshold.
+            threshold = float(transition.alarm["Threshold"])
+            extra = {"MetricValue": breaching_value(transition), "BreachThreshold": threshold}
+        autoscaling.execute_policy(AutoScalingGroupName=group, PolicyName=policy, HonorCooldown=True, **extra)
         self._policy_runs[action] = time.monotonic()
         return f"executed policy {policy} of {group}"
 
@@ -190,6 +196,15 @@ class ActionRunner:
     def _group_cooldown(autoscaling: Any, group: str) -> int:
         groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
         return int(groups[0].get("DefaultCooldown", DEFAULT_COOLDOWN)) if groups else DEFAULT_COOLDOWN
+
+
+def breaching_value(transition: Transition) -> float:
+    """The metric value of the datapoint that put the alarm where it is (the newest in its reason data)."""
+    try:
+        points = json.loads(transition.reason_data or "{}").get("recentDatapoints") or []
+    except ValueError:
+        points = []
+    return float(points[-1]) if points else float(transition.alarm["Threshold"])
 
 
 def repeats(state: str, alarm: dict[str, Any]) -> bool:

@@ -1,5 +1,6 @@
 """The local cloud's server process: moto's API, the instances, the image origin, the metrics
-publisher, the alarm evaluator and the runner of the alarms' actions.
+publisher, the alarm evaluator, the runner of the alarms' actions, the load balancers and the
+keeper of the Auto Scaling groups.
 
 `localcloud up` starts it in the background; `localcloud down` sends it SIGTERM, and it
 removes every container and namespace it made before it exits.
@@ -45,9 +46,11 @@ def main() -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import awsrules, cloudwatch, motopatch, outbox
+    from . import autoscaling, awsrules, cloudwatch, motopatch, outbox
     from .alarm_actions import ActionRunner
+    from .balancer import Balancers
     from .evaluator import AlarmEvaluator
+    from .groups import GroupKeeper
     from .localapi import LocalApi
     from .metrics import MetricsPublisher
     from .origin import Origin, OriginServer
@@ -59,6 +62,9 @@ def main() -> int:
     if orphans:
         log(f"removed {orphans} container(s) left by an earlier run")
     motopatch.install(cloud)
+    autoscaling.install()
+    balancers = Balancers(cloud, log)
+    balancers.install()
     awsrules.install(settings, cloud.terminated_at)
     iam.install(settings)
     cloudwatch.install()
@@ -73,10 +79,13 @@ def main() -> int:
     api = make_server(settings.host, settings.port, app, threaded=True)
     origin = OriginServer(settings.host, settings.origin_port, Origin(settings.origin_dir), log)
     origin.start()
-    publisher = MetricsPublisher(cloud, settings)
+    publisher = MetricsPublisher(cloud, settings, balancers)
     publisher.start()
     runner.start()
     evaluator.start()
+    balancers.start()
+    keeper = GroupKeeper(settings, balancers, log)
+    keeper.start()
 
     stopping = threading.Event()
 
@@ -95,6 +104,8 @@ def main() -> int:
     try:
         api.serve_forever()
     finally:
+        keeper.stop()
+        balancers.stop()
         evaluator.stop()
         runner.stop()
         publisher.stop()

@@ -34,8 +34,10 @@ class Counters:
             self.bytes_out += outbound
 
 
-def ingress_allowed(groups: list[Any], client_ip: str, port: int) -> bool:
-    """Whether any ingress rule of these moto security groups lets client_ip reach TCP port."""
+def ingress_allowed(groups: list[Any], client_ip: str, port: int, client_groups: frozenset[str] = frozenset()) -> bool:
+    """Whether any ingress rule of these moto security groups lets client_ip reach TCP port:
+    by a CIDR that holds the address, or by naming a security group the client is in
+    (client_groups: a load balancer's groups)."""
     address = ipaddress.ip_address(client_ip)
     for group in groups:
         for rule in group.ingress_rules:
@@ -48,6 +50,8 @@ def ingress_allowed(groups: list[Any], client_ip: str, port: int) -> bool:
                     continue
             cidr = (rule.ip_range or {}).get("CidrIp")
             if cidr and address in ipaddress.ip_network(cidr, strict=False):
+                return True
+            if (rule.source_group or {}).get("GroupId") in client_groups:
                 return True
     return False
 

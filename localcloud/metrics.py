@@ -40,8 +40,9 @@ def cpu_seconds(cgroup_path: str) -> float | None:
 
 
 class MetricsPublisher:
-    def __init__(self, cloud: Any, settings: config.Settings):
+    def __init__(self, cloud: Any, settings: config.Settings, balancers: Any = None):
         self.cloud = cloud
+        self.balancers = balancers
         self.settings = settings
         self.interval = settings.metrics_interval
         self._wake = threading.Event()
@@ -108,6 +109,11 @@ class MetricsPublisher:
             points.append({"MetricName": "CPUUtilization", "Value": round(min(percent, 100.0), 3), "Unit": "Percent"})
         for point in points:
             point.update(Dimensions=dims, Timestamp=stamp)
+        group = getattr(instance, "autoscaling_group", None)
+        if group is not None and cpu is not None:
+            # EC2 aggregates its metrics over an Auto Scaling group's instances too: the group's
+            # Average is the statistic over every member's datapoints of the period.
+            points.append({**points[-1], "Dimensions": [{"Name": "AutoScalingGroupName", "Value": group.name}]})
         return points
 
     def publish(self) -> int:
@@ -119,6 +125,59 @@ class MetricsPublisher:
             if points:
                 self._cloudwatch(body.instance.region_name).put_metric_data(Namespace="AWS/EC2", MetricData=points)
                 sent += len(points)
+        sent += self.publish_balancers() + self.publish_groups()
         if sent:
             self.cloud.log(f"metrics: published {sent} datapoint(s)")
         return sent
+
+    def publish_balancers(self) -> int:
+        """AWS/ApplicationELB: each load balancer's request counts of the interval (Sum)."""
+        if self.balancers is None:
+            return 0
+        sent = 0
+        stamp = datetime.now(UTC) - timedelta(seconds=self.interval)
+        for arn, counts in self.balancers.counters().items():
+            region, name = arn.split(":")[3], arn.split(":loadbalancer/", 1)[1]
+            data = [
+                {"MetricName": metric, "Value": float(value), "Unit": "Count", "Timestamp": stamp,
+                 "Dimensions": [{"Name": "LoadBalancer", "Value": name}]}
+                for metric, value in counts.items()
+            ]  # fmt: skip
+            self._cloudwatch(region).put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+            sent += len(data)
+        return sent
+
+    def publish_groups(self) -> int:
+        """AWS/AutoScaling: the group metrics a group has enabled (EnableMetricsCollection)."""
+        from moto.autoscaling.models import autoscaling_backends
+
+        sent = 0
+        for regions in list(autoscaling_backends.values()):
+            for region, backend in list(regions.items()):
+                for group in list(backend.autoscaling_groups.values()):
+                    values = group_metrics(group)
+                    data = [
+                        {"MetricName": m, "Value": float(values[m]), "Unit": "None",
+                         "Dimensions": [{"Name": "AutoScalingGroupName", "Value": group.name}]}
+                        for m in group.metrics if m in values
+                    ]  # fmt: skip
+                    if data:
+                        self._cloudwatch(region).put_metric_data(Namespace="AWS/AutoScaling", MetricData=data)
+                        sent += len(data)
+        return sent
+
+
+def group_metrics(group: Any) -> dict[str, int]:
+    states = [s.lifecycle_state for s in group.instance_states]
+    in_service = states.count("InService")
+    pending = sum(1 for s in states if s.startswith("Pending"))
+    terminating = sum(1 for s in states if s.startswith("Terminating"))
+    values = {
+        "GroupMinSize": int(group.min_size), "GroupMaxSize": int(group.max_size),
+        "GroupDesiredCapacity": int(group.desired_capacity or 0), "GroupInServiceInstances": in_service,
+        "GroupPendingInstances": pending, "GroupStandbyInstances": states.count("Standby"),
+        "GroupTerminatingInstances": terminating, "GroupTotalInstances": len(states),
+    }  # fmt: skip
+    for kind in ("InService", "Pending", "Standby", "Terminating", "Total"):
+        values[f"Group{kind}Capacity"] = values[f"Group{kind}Instances"]
+    return values
