@@ -106,6 +106,13 @@ options:
     description: A CloudWatch dashboard to look up by its exact name; empty, none.
     type: str
     default: ""
+  scaling:
+    description:
+      - Look up the group mode's resources by the names deploy gives them (resource_names of O(name))
+        with their tags; the Auto Scaling group, the launch template, the load balancer, its target
+        group and its security group.
+    type: bool
+    default: false
 # The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
 extends_documentation_fragment: [amazon.aws.common.modules, amazon.aws.region.modules, amazon.aws.boto3]
 """
@@ -214,6 +221,15 @@ dashboard:
   description: Whether the dashboard of O(dashboard_name) exists.
   returned: always
   type: bool
+scaling:
+  description:
+    - With O(scaling=true), the group mode's resources; each empty when it does not exist.
+    - C(group) (C(name), C(arn), C(min_size), C(max_size), C(desired_capacity), C(instances), C(tags)),
+      C(launch_template) (C(id), C(name), C(latest_version), C(tags)), C(balancer) (C(arn), C(name),
+      C(dns_name), C(tags)), C(target_group) (C(arn), C(name), C(tags)), C(security_group) (as
+      RV(security_group)).
+  returned: when O(scaling=true)
+  type: dict
 """
 
 import json
@@ -482,6 +498,57 @@ def dashboard(reader, name):
     return True
 
 
+def scaling(reader, name):
+    """The group mode's resources, by the names deploy gives them; each {} when it does not exist."""
+    names = resource_names(name)
+    found = {"group": {}, "launch_template": {}, "balancer": {}, "target_group": {}, "security_group": {}}
+    what = f"look the Auto Scaling group {names['group']} up"
+    groups = reader.pages(
+        "autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups", what, AutoScalingGroupNames=[names["group"]]
+    )
+    for group in groups:
+        found["group"] = {
+            "name": group["AutoScalingGroupName"], "arn": group.get("AutoScalingGroupARN", ""),
+            "min_size": group["MinSize"], "max_size": group["MaxSize"], "desired_capacity": group["DesiredCapacity"],
+            "instances": [i["InstanceId"] for i in group.get("Instances", [])], "tags": tag_dict(group.get("Tags")),
+        }  # fmt: skip
+    try:
+        templates = reader.client("ec2").describe_launch_templates(
+            LaunchTemplateNames=[names["launch_template"]], aws_retry=True
+        )["LaunchTemplates"]
+    except is_boto3_error_code(["InvalidLaunchTemplateName.NotFoundException", "InvalidLaunchTemplateName.NotFound"]):
+        templates = []
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        raise ModuleError(f"Unable to look the launch template {names['launch_template']} up", e) from e
+    for template in templates:
+        found["launch_template"] = {
+            "id": template["LaunchTemplateId"], "name": template["LaunchTemplateName"],
+            "latest_version": template.get("LatestVersionNumber"), "tags": tag_dict(template.get("Tags")),
+        }  # fmt: skip
+    elbv2 = reader.client("elbv2")
+    for key, operation, field, missing, arn_key in (
+        ("balancer", "describe_load_balancers", "LoadBalancers", "LoadBalancerNotFound", "LoadBalancerArn"),
+        ("target_group", "describe_target_groups", "TargetGroups", "TargetGroupNotFound", "TargetGroupArn"),
+    ):
+        wanted = names["balancer" if key == "balancer" else "target_group"]
+        try:
+            items = getattr(elbv2, operation)(Names=[wanted], aws_retry=True)[field]
+        except is_boto3_error_code(missing):
+            items = []
+        except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+            raise ModuleError(f"Unable to look the {key.replace('_', ' ')} {wanted} up", e) from e
+        for item in items:
+            described = reader.call(
+                "elbv2", "describe_tags", f"read the tags of {wanted}", ResourceArns=[item[arn_key]]
+            )
+            tags = described["TagDescriptions"][0].get("Tags", []) if described["TagDescriptions"] else []
+            found[key] = {"arn": item[arn_key], "name": wanted, "tags": tag_dict(tags)}
+            if key == "balancer":
+                found[key]["dns_name"] = item.get("DNSName", "")
+    found["security_group"] = security_group(reader, "", names["balancer_security_group"], name, users=False)
+    return found
+
+
 def read(module, reader):
     """What the parameters ask for, read from AWS."""
     params = module.params
@@ -537,6 +604,8 @@ def read(module, reader):
         result["topic"] = topic(reader, params["topic_name"])
     if params["dashboard_name"]:
         result["dashboard"] = dashboard(reader, params["dashboard_name"])
+    if params["scaling"]:
+        result["scaling"] = scaling(reader, params["name"])
     return result
 
 
@@ -558,6 +627,7 @@ def main():
         "alarm_history": {"type": "int", "default": 0},
         "topic_name": {"type": "str", "default": ""},
         "dashboard_name": {"type": "str", "default": ""},
+        "scaling": {"type": "bool", "default": False},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     reader = Reader(module)

@@ -1,10 +1,13 @@
 """Launch templates and Auto Scaling in the local cloud: what moto leaves out, put back as AWS does it.
 
+- CreateLaunchTemplate keeps the template's own tags out of its launch data (moto adds them
+  there, so the data never matches what was asked for).
 - CreateLaunchTemplateVersion decodes UserData (moto keeps the text, and then fails every launch
   from that version) and starts from SourceVersion's data, as AWS does.
 - DeleteLaunchTemplateVersions (moto lacks it): the default version cannot be deleted.
 - A launch from a template applies its MetadataOptions (IMDSv2 required) and Monitoring
-  (detailed monitoring); moto launches with its defaults.
+  (detailed monitoring); moto launches with its defaults. A template's root volume without a
+  size takes the image's (moto refuses the launch).
 - An Auto Scaling group launches into the zone of its subnets that has the fewest of its
   instances, and scales in from the zone that has the most (moto puts every instance in the
   first subnet and removes the first in its list).
@@ -108,6 +111,22 @@ def _install_template_versions() -> None:
         found = describe_versions(self, *args, **kwargs)
         return [(t, v) for t, v in found if v.number not in t.__dict__.get("deleted_versions", ())]
 
+    create_launch_template = LaunchTemplates.create_launch_template
+
+    def _create_launch_template(self: Any) -> ActionResult:
+        # moto copies the template's own tags (TagSpecification launch-template) into its launch data,
+        # where AWS keeps only the resources the instances create: every comparison then differs.
+        result = create_launch_template(self)
+        template = self.ec2_backend.get_launch_template_by_name(self._get_param("LaunchTemplateName"))
+        data = template.versions[0].data
+        kept = [t for t in data.get("TagSpecifications") or [] if t.get("ResourceType") != "launch-template"]
+        if kept:
+            data["TagSpecifications"] = kept
+        else:
+            data.pop("TagSpecifications", None)
+        return result
+
+    LaunchTemplates.create_launch_template = _create_launch_template
     LaunchTemplates.create_launch_template_version = create_launch_template_version
     LaunchTemplates.delete_launch_template_versions = delete_launch_template_versions
     LaunchTemplate.get_version = _get_version
@@ -127,9 +146,23 @@ def _version_view(response: Any, template: Any, version: Any) -> dict[str, Any]:
     }
 
 
+ROOT_VOLUME_GIB = 8  # the local image's root volume, as an AMI's snapshot gives it on AWS
+
+
 def template_launch_settings(data: dict[str, Any]) -> dict[str, Any]:
-    """The RunInstances settings a template's data gives that moto does not take from it."""
+    """The RunInstances settings a template's data gives that moto does not take from it.
+
+    A block device without VolumeSize or SnapshotId takes the AMI snapshot's size on AWS; moto
+    refuses it ("must contain the parameter size/snapshot"), so it gets the local image's size.
+    """
     settings: dict[str, Any] = {}
+    mappings = copy.deepcopy(data.get("BlockDeviceMappings") or [])
+    for mapping in mappings:
+        ebs = mapping.get("Ebs")
+        if isinstance(ebs, dict) and not ebs.get("VolumeSize") and not ebs.get("SnapshotId"):
+            ebs["VolumeSize"] = ROOT_VOLUME_GIB
+    if mappings:
+        settings["block_device_mappings"] = mappings
     if options := data.get("MetadataOptions"):
         settings["metadata_options"] = {k: str(v) for k, v in options.items()}
     if str((data.get("Monitoring") or {}).get("Enabled", "")).lower() == "true":

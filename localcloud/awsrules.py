@@ -8,7 +8,8 @@
 - RunInstances into an availability zone that does not offer the instance type fails with
   AWS's `Unsupported` error (moto launches any type in any zone).
 - A security group cannot be deleted while an instance uses it, nor for a while after that
-  instance is terminated, as its network interface is released (`DependencyViolation`).
+  instance is terminated, as its network interface is released, nor while a load balancer uses
+  it or another group's rule names it (`DependencyViolation`).
 - The account's S3 Block Public Access (S3 Control) and the bucket's own are enforced: a
   public bucket policy is refused under BlockPublicPolicy, and anonymous reads that only a
   public policy allows are refused under RestrictPublicBuckets.
@@ -164,9 +165,20 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
                     users.append(instance.id)
         return users
 
+    def _referenced(backend: Any, group_id: str) -> bool:
+        """Whether another group's rule names this group, or a load balancer of the region uses it."""
+        from moto.elbv2.models import elbv2_backends
+
+        for other in backend.describe_security_groups():
+            rules = list(other.ingress_rules) + list(other.egress_rules)
+            if other.id != group_id and any((r.source_group or {}).get("GroupId") == group_id for r in rules):
+                return True
+        balancers = elbv2_backends[backend.account_id][backend.region_name].load_balancers.values()
+        return any(group_id in (b.security_groups or []) for b in balancers)
+
     def _delete_security_group(self: Any, name: str | None = None, group_id: str | None = None):
         group = self.get_security_group_by_name_or_id(group_id or name)
-        if group is not None and _users(self, group.id):
+        if group is not None and (_users(self, group.id) or _referenced(self, group.id)):
             raise DependencyViolationError(f"resource {group.id} has a dependent object")
         return delete_security_group(self, name=name, group_id=group_id)
 

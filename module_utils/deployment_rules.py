@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import ipaddress
 import json
 import re
@@ -203,6 +204,8 @@ TAG_TEXT = re.compile(r"^[\w +\-=.:/@]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 # Largest object a single PutObject stores (s3_image_upload makes one call).
 PUT_OBJECT_LIMIT = 5 * 1024**3
+# The most instances the group mode takes: a project limit, well inside AWS's default quotas.
+GROUP_LIMIT = 20
 ALARM_MINUTES = (1, 1440)
 # CloudWatch's alarm periods: 10, 20, 30 (high resolution) or a multiple of 60 up to a day.
 HIGH_RESOLUTION_PERIODS = (10, 20, 30)
@@ -321,6 +324,10 @@ RULES = {
     "deployment_image_max_size": _range_problem(1, PUT_OBJECT_LIMIT, "bytes (5 GiB is one upload's limit)"),
     "deployment_image_timeout": _range_problem(1, 3600, "seconds"),
     "deployment_boot_timeout": _range_problem(10, 3600, "seconds"),
+    "deployment_capacity": _range_problem(0, GROUP_LIMIT, "instances (0: one instance without a load balancer)"),
+    "deployment_capacity_min": _range_problem(0, GROUP_LIMIT, "instances (0: the same as deployment_capacity)"),
+    "deployment_capacity_max": _range_problem(0, GROUP_LIMIT, "instances (0: twice deployment_capacity)"),
+    "deployment_health_check_grace": _range_problem(0, 7200, "seconds"),
 }
 # Rules that read other settings too (rule(value, values)).
 RELATED = frozenset({"deployment_idle_minutes", "deployment_high_cpu_minutes", "deployment_alarm_period"})
@@ -343,6 +350,48 @@ def _relations(values: dict) -> list[str]:
         problems.append(
             "deployment_high_cpu_actions=[] is not valid: give notify, reboot or both, or turn the alarm off with "
             "-e deployment_high_cpu_alarm_enabled=false."
+        )
+    return problems + _group_relations(values)
+
+
+def group_sizes(capacity: int, minimum: int = 0, maximum: int = 0) -> dict:
+    """The Auto Scaling group's sizes from the settings: a minimum of 0 means deployment_capacity,
+    a maximum of 0 twice deployment_capacity (at least 2)."""
+    capacity = int(capacity or 0)
+    return {
+        "desired": capacity,
+        "min": int(minimum or 0) or capacity,
+        "max": int(maximum or 0) or max(2 * capacity, 2),
+    }
+
+
+def _group_relations(values: dict) -> list[str]:
+    """The group mode's rules (deployment_capacity above 0)."""
+    capacity = values.get("deployment_capacity") or 0
+    if not isinstance(capacity, int) or capacity <= 0:
+        return []
+    problems = []
+    sizes = group_sizes(capacity, values.get("deployment_capacity_min"), values.get("deployment_capacity_max"))
+    if not sizes["min"] <= sizes["desired"] <= sizes["max"]:
+        problems.append(
+            f"deployment_capacity={capacity} must lie between deployment_capacity_min ({sizes['min']}) and "
+            f"deployment_capacity_max ({sizes['max']}): change one of the three."
+        )
+    if values.get("deployment_https", True) is not False:
+        problems.append(
+            "deployment_https=true does not go with deployment_capacity: the load balancer serves HTTP only (HTTPS "
+            "there needs a certificate in AWS Certificate Manager, which this project does not manage yet). "
+            "Add -e deployment_https=false, or deploy one instance (deployment_capacity=0) for its self-signed HTTPS."
+        )
+    if "reboot" in (values.get("deployment_high_cpu_actions") or []):
+        problems.append(
+            'deployment_high_cpu_actions=["reboot"] does not go with deployment_capacity: a busy group grows '
+            "instead (its high-CPU alarm adds an instance). Give notify, or an empty deployment_high_cpu_actions."
+        )
+    if values.get("deployment_security_group"):
+        problems.append(
+            "deployment_security_group does not go with deployment_capacity: the group's instances need a group "
+            "that lets the load balancer in, which deploy makes. Leave deployment_security_group empty."
         )
     return problems
 
@@ -385,6 +434,16 @@ def bucket_name_problem(name: str) -> str:
     return _bucket_problem(name)
 
 
+def short_name(name: str, suffix: str, limit: int = 32) -> str:
+    """'<name>-<suffix>', or when longer than `limit` (load balancers and target groups take 32
+    characters) the name cut short with a hash of the whole, so different names stay different."""
+    full = f"{name}-{suffix}"
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[: limit - len(suffix) - 8].rstrip('-')}-{digest}-{suffix}"
+
+
 def resource_names(name, key_name="", security_group="", bucket_name="", account_id="", region=""):
     """The names of deployment `name`'s resources: a name the user set wins over the derived one.
 
@@ -392,7 +451,7 @@ def resource_names(name, key_name="", security_group="", bucket_name="", account
     host) "<name>-web", topic "<name>-alarms", the alarms "<name>-idle-terminate" and "<name>-high-cpu",
     dashboard "<name>", bucket "<name>-<account>-<region>" ('' while the account is not known).
     """
-    alarms = {"idle": f"{name}-idle-terminate", "high_cpu": f"{name}-high-cpu"}
+    alarms = {"idle": f"{name}-idle-terminate", "high_cpu": f"{name}-high-cpu", "scale_in": f"{name}-scale-in"}
     derived_bucket = f"{name}-{account_id}-{region}" if account_id and region else ""
     return {
         "key_pair": key_name or f"{name}-key",
@@ -401,7 +460,15 @@ def resource_names(name, key_name="", security_group="", bucket_name="", account
         "instance": f"{name}-web",
         "topic": f"{name}-alarms",
         "alarms": alarms,
-        "alarm_list": [alarms["idle"], alarms["high_cpu"]],
+        "alarm_list": [alarms["idle"], alarms["high_cpu"], alarms["scale_in"]],
+        # The group mode (deployment_capacity above 0): the Auto Scaling group and its launch template
+        # carry the instance's name; the load balancer's and target group's names fit AWS's 32 characters.
+        "group": f"{name}-web",
+        "launch_template": f"{name}-web",
+        "balancer": short_name(name, "lb"),
+        "target_group": short_name(name, "tg"),
+        "balancer_security_group": f"{name}-lb",
+        "policies": {"out": f"{name}-scale-out", "in": f"{name}-scale-in"},
         "dashboard": name,
         "bucket": bucket_name or derived_bucket,
         "derived_bucket": derived_bucket,

@@ -24,6 +24,7 @@ NOTHING = {
         "dashboards",
         "containers",
         "namespaces",
+        "scaling",
     )
 }
 
@@ -45,6 +46,21 @@ def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
         a["AlarmName"] for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
     ]
     return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
+
+
+def scaling(cloud: LocalCloud, name: str) -> list[str]:
+    """The group mode's resources of deployment `name`, by the names deploy gives them."""
+    found = [f"group {g['AutoScalingGroupName']}" for g in cloud.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[f"{name}-web"])["AutoScalingGroups"]]  # fmt: skip
+    elbv2 = cloud.client("elbv2")
+    found += [f"balancer {b['LoadBalancerName']}" for b in elbv2.describe_load_balancers()["LoadBalancers"]
+              if b["LoadBalancerName"] == f"{name}-lb"]  # fmt: skip
+    found += [f"target group {t['TargetGroupName']}" for t in elbv2.describe_target_groups()["TargetGroups"]
+              if t["TargetGroupName"] == f"{name}-tg"]  # fmt: skip
+    found += [f"launch template {t['LaunchTemplateName']}"
+              for t in cloud.client("ec2").describe_launch_templates()["LaunchTemplates"]
+              if t["LaunchTemplateName"] == f"{name}-web"]  # fmt: skip
+    return found
 
 
 def instance_ids(cloud: LocalCloud, name: str) -> list[str]:
@@ -102,6 +118,7 @@ def sweep(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
         for d in cloud.client("cloudwatch").list_dashboards(DashboardNamePrefix=name)["DashboardEntries"]
         if d["DashboardName"] == name or d["DashboardName"].startswith(f"{name}-")
     ]
+    found["scaling"] = scaling(cloud, name)
     ids = instance_ids(cloud, name)
     found["containers"] = [c for i in ids for c in containers(cloud, i)]
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout

@@ -97,6 +97,29 @@ def test_a_group_in_use_or_just_released_cannot_be_deleted(cloud, tmp_path):
     assert group not in [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]
 
 
+def test_a_group_a_rule_or_a_load_balancer_names_cannot_be_deleted(cloud):
+    ec2, elbv2 = cloud.client("ec2"), cloud.client("elbv2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [
+        s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][:2]
+    ]
+    name = new_name()
+    front = ec2.create_security_group(GroupName=f"{name}-lb", Description="lb", VpcId=vpc)["GroupId"]
+    back = ec2.create_security_group(GroupName=f"{name}-web", Description="web", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=back,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": front}]}],
+    )
+    balancer = elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[front])["LoadBalancers"][0]
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        ec2.delete_security_group(GroupId=front)  # named by the web group's rule, used by the balancer
+    ec2.delete_security_group(GroupId=back)
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        ec2.delete_security_group(GroupId=front)  # still used by the balancer
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+    ec2.delete_security_group(GroupId=front)
+
+
 def test_teardown_waits_for_the_group_to_be_released(cloud, tmp_path):
     name = new_name()
     made = playbook(cloud, "deploy", tmp_path, "-e", f"deployment_name={name}", "--tags", "instance")

@@ -269,6 +269,12 @@ def test_the_filters_are_registered_once_each():
     names = [name for plugin in plugins.values() for name in plugin.FilterModule().filters()]
     assert len(names) == len(set(names))
     assert set(names) == {
+        "deployment_group_subnets",
+        "deployment_mode_problem",
+        "deployment_owned",
+        "deployment_page_instance",
+        "deployment_group_sizes",
+        "deployment_group_tags",
         "deployment_problem",
         "deployment_missing_ports",
         "deployment_owner_problem",
@@ -556,7 +562,8 @@ def _as_aws(spec: dict) -> dict:
 
 
 def test_the_alarm_specs_follow_the_settings():
-    idle, high = checks.deployment_alarm_specs(ALARM_SETTINGS)
+    idle, high, scale_in = checks.deployment_alarm_specs(ALARM_SETTINGS)
+    assert scale_in["state"] == "absent", "one instance: no group to scale in"
     assert (idle["name"], idle["evaluation_periods"], idle["alarm_actions"]) == (
         "web-idle-terminate",
         12,
@@ -570,7 +577,7 @@ def test_the_alarm_specs_follow_the_settings():
 
 
 def test_the_alarm_period_sets_how_many_periods_the_minutes_hold():
-    idle, high = checks.deployment_alarm_specs({**ALARM_SETTINGS, "period": 10})
+    idle, high, _ = checks.deployment_alarm_specs({**ALARM_SETTINGS, "period": 10})
     assert (idle["period"], idle["evaluation_periods"], high["evaluation_periods"]) == (10, 360, 60)
 
 
@@ -585,12 +592,38 @@ def test_the_alarm_period_sets_how_many_periods_the_minutes_hold():
     ],
 )
 def test_only_the_alarms_that_differ_are_changed(change, names):
-    found = {spec["name"]: _as_aws(spec) for spec in checks.deployment_alarm_specs(ALARM_SETTINGS)}
+    found = {
+        spec["name"]: _as_aws(spec)
+        for spec in checks.deployment_alarm_specs(ALARM_SETTINGS)
+        if spec["state"] == "present"
+    }
     specs = checks.deployment_alarm_specs({**ALARM_SETTINGS, **change})
     assert [spec["name"] for spec in checks.deployment_alarms_to_change(specs, found)] == names
     assert [s["name"] for s in checks.deployment_alarms_to_change(specs, {})] == [
         s["name"] for s in specs if s["state"] == "present"
     ]
+
+
+def test_the_group_mode_scales_on_the_group_average_instead_of_terminating():
+    group = {**ALARM_SETTINGS, "group": "web-web", "scale_out_arn": "arn:out", "scale_in_arn": "arn:in"}
+    idle, high, scale_in = checks.deployment_alarm_specs(group)
+    assert idle["state"] == "absent"
+    assert (high["dimensions"], high["alarm_actions"], high["ok_actions"]) == (
+        {"AutoScalingGroupName": "web-web"}, ["arn:t", "arn:out"], ["arn:t"],
+    )  # fmt: skip
+    assert (scale_in["state"], scale_in["alarm_actions"], scale_in["comparison"], scale_in["evaluation_periods"]) == (
+        "present", ["arn:in"], "LessThanThreshold", 12,
+    )  # fmt: skip
+    assert scale_in["dimensions"] == {"AutoScalingGroupName": "web-web"}
+
+
+def test_group_subnets_are_those_in_offered_zones_by_zone():
+    subnets = [
+        {"subnet_id": "s-c", "availability_zone": "z-c"},
+        {"subnet_id": "s-a", "availability_zone": "z-a"},
+        {"subnet_id": "s-b", "availability_zone": "z-b"},
+    ]
+    assert checks.deployment_group_subnets(subnets, ["z-c", "z-a"]) == ["s-a", "s-c"]
 
 
 TOPIC = {"arn": "a", "display_name": "web alarms", "tags": {"D": "w"}, "subscriptions": []}
@@ -636,7 +669,11 @@ def test_resource_names_are_derived_in_one_place_and_a_given_name_wins():
     assert names["key_pair"] == names["derived_key_pair"] == "demo-key"
     assert names["security_group"] == names["instance"] == "demo-web"
     assert names["topic"] == "demo-alarms" and names["dashboard"] == "demo"
-    assert names["alarm_list"] == ["demo-idle-terminate", "demo-high-cpu"]
+    assert names["alarm_list"] == ["demo-idle-terminate", "demo-high-cpu", "demo-scale-in"]
+    assert (names["group"], names["launch_template"], names["balancer"]) == ("demo-web", "demo-web", "demo-lb")
+    long = deployment_rules.resource_names("a" * 31 + "b")
+    assert len(long["balancer"]) <= 32 and len(long["target_group"]) <= 32
+    assert long["balancer"] != deployment_rules.resource_names("a" * 31 + "c")["balancer"], "cut names stay apart"
     assert names["bucket"] == "demo-123456789012-eu-west-1"
     given = deployment_rules.resource_names("demo", key_name="mine", security_group="sg-1", bucket_name="b")
     assert (given["key_pair"], given["security_group"], given["bucket"]) == ("mine", "sg-1", "b")
@@ -647,3 +684,46 @@ def test_resource_names_are_derived_in_one_place_and_a_given_name_wins():
          "high_cpu_enabled": True, "high_cpu_threshold": 80.0, "high_cpu_minutes": 10, "high_cpu_actions": ["notify"]}
     )  # fmt: skip
     assert [spec["name"] for spec in specs] == names["alarm_list"]
+
+
+def group_problems(**values):
+    base = {"deployment_capacity": 2, "deployment_https": False, "deployment_high_cpu_actions": ["notify"]}
+    return deployment_rules.deployment_settings_problems({**base, **values})
+
+
+def test_group_mode_rules():
+    assert group_problems() == []
+    assert deployment_rules.group_sizes(2) == {"desired": 2, "min": 2, "max": 4}
+    assert deployment_rules.group_sizes(1, 0, 0) == {"desired": 1, "min": 1, "max": 2}
+    assert "between deployment_capacity_min (3)" in group_problems(deployment_capacity_min=3)[0]
+    assert "deployment_https=false" in group_problems(deployment_https=True)[0]
+    assert "grows" in group_problems(deployment_high_cpu_actions=["reboot"])[0]
+    assert "deployment_security_group" in group_problems(deployment_security_group="sg-1")[0]
+    assert "give 0 to 20" in group_problems(deployment_capacity=21)[0]
+    assert deployment_rules.deployment_settings_problems({"deployment_capacity": 0, "deployment_https": True}) == []
+
+
+def test_a_deployment_keeps_its_mode():
+    single = [{"instance_id": "i-1", "tags": {"Deployment": "d"}}]
+    grouped = [{"instance_id": "i-2", "tags": {"Deployment": "d", "aws:autoscaling:groupName": "d-web"}}]
+    assert "cannot become a group" in checks.deployment_mode_problem(single, 2, "d", "eu-west-1")
+    assert "deployment_capacity=<n>" in checks.deployment_mode_problem(grouped, 0, "d", "eu-west-1")
+    assert (
+        checks.deployment_mode_problem(single, 0, "d", "r")
+        == checks.deployment_mode_problem(grouped, 3, "d", "r")
+        == ""
+    )
+    assert checks.deployment_mode_problem([], 2, "d", "r") == ""
+
+
+def test_the_instance_a_page_shows():
+    page = '<tr><th scope="row">Instance ID</th><td>i-0abc123</td></tr>'
+    assert checks.deployment_page_instance(page) == "i-0abc123"
+    assert checks.deployment_page_instance("<html></html>") == ""
+
+
+def test_only_resources_with_both_tags_are_the_deployments():
+    ours = {"Deployment": "d", "ManagedBy": "m"}
+    found = {"group": {"name": "g", "tags": ours}, "balancer": {}, "target_group": {"tags": {"Deployment": "d"}}}
+    assert checks.deployment_owned(found, "d", "m") == {"group": {"name": "g", "tags": ours}}
+    assert checks.deployment_owned([{"tags": ours}, {}, {"tags": {}}], "d", "m") == [{"tags": ours}]

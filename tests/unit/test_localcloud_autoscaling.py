@@ -162,3 +162,28 @@ def test_step_bounds_below_the_threshold():
 )  # fmt: skip
 def test_new_capacity_rounds_and_stays_in_bounds(kind, adjustment, current, expected):
     assert autoscaling.new_capacity("StepScaling", kind, adjustment, current, 1, 6) == expected
+
+
+def test_a_template_root_volume_without_size_takes_the_images(aws):
+    template(
+        aws, BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": True, "DeleteOnTermination": True}}]
+    )
+    launched = aws["ec2"].run_instances(MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateName": "web-lt"})
+    volume_id = launched["Instances"][0]["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+    volume = aws["ec2"].describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
+    assert (volume["Size"], volume["Encrypted"]) == (autoscaling.ROOT_VOLUME_GIB, True)
+
+
+def test_the_templates_own_tags_stay_out_of_its_launch_data(aws):
+    aws["ec2"].create_launch_template(
+        LaunchTemplateName="web-lt",
+        LaunchTemplateData={
+            "ImageId": aws["image"],
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "A", "Value": "1"}]}],
+        },
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "Deployment", "Value": "d"}]}],
+    )
+    version = aws["ec2"].describe_launch_template_versions(LaunchTemplateName="web-lt")["LaunchTemplateVersions"][0]
+    assert [t["ResourceType"] for t in version["LaunchTemplateData"]["TagSpecifications"]] == ["instance"]
+    described = aws["ec2"].describe_launch_templates(LaunchTemplateNames=["web-lt"])["LaunchTemplates"][0]
+    assert described["Tags"] == [{"Key": "Deployment", "Value": "d"}]

@@ -14,14 +14,19 @@ ROLE = Path(__file__).resolve().parents[2] / "roles/deployment"
 FAMILIES = yaml.safe_load((ROLE / "vars/main.yml").read_text())["__deployment_ami_families"]
 
 
-def render(family: str, https: bool = True) -> str:
+def render(family: str, https: bool = True, capacity: int = 0) -> str:
     # A shell script, not HTML: Ansible renders templates without autoescape too.
     environment = jinja2.Environment(  # noqa: S701
         undefined=jinja2.StrictUndefined, trim_blocks=True, keep_trailing_newline=True
     )
     environment.filters["bool"] = bool
+    environment.filters["int"] = int
     template = environment.from_string((ROLE / "templates/user_data.sh.j2").read_text())
-    return template.render(deployment_name="demo", deployment_https=https, __deployment_family=FAMILIES[family])
+    return template.render(
+        deployment_name="demo", deployment_https=https, __deployment_family=FAMILIES[family],
+        deployment_capacity=capacity, _deployment_image_public_url="https://b.s3.amazonaws.com/public/image",
+        _deployment_names={"group": "demo-web"},
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -58,3 +63,18 @@ def test_https_makes_the_certificate_the_role_reads(family):
     script = render(family)
     assert f"cert={FAMILIES[family]['https_certificate']}" in script and "openssl req -x509" in script
     assert "openssl" not in render(family, https=False)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_group_instances_render_their_page_at_boot_from_imdsv2(family, tmp_path):
+    script = render(family, https=False, capacity=2)
+    (tmp_path / "user-data.sh").write_text(script)
+    checked = subprocess.run(
+        ["bash", "-n", str(tmp_path / "user-data.sh")], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+    page = script[script.index("cat > /var/www/html/index.html") :]
+    assert 'id="s3-image" src="https://b.s3.amazonaws.com/public/image"' in page
+    assert "X-aws-ec2-metadata-token" in script and "$(meta instance-id)" in page
+    assert script.index("systemctl enable") < script.index("index.html"), "Apache is installed before its page"
+    assert "index.html" not in render(family, https=False), "one instance: the webserver role renders the page"

@@ -22,9 +22,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import tag_dict
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names, shown
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import (
+    group_sizes,
+    resource_names,
+    shown,
+)
 
 # What taking another deployment's resource would do, by kind of resource.
 TAKEOVER = {
@@ -120,51 +125,76 @@ def deployment_bucket_is_current(bucket: dict, tags: dict, policy) -> bool:
 
 
 def deployment_alarm_specs(settings: dict) -> list[dict]:
-    """The deployment's two CPU alarms, as cloudwatch_metric_alarm's options (state absent when off).
+    """The deployment's CPU alarms, as cloudwatch_metric_alarm's options (state absent when off).
 
     settings: name, region, partition, instance_id, topic_arn, period (deployment_alarm_period,
-    seconds; 300 when not given) and the deployment_idle_* and deployment_high_cpu_* values. Both
-    alarms average CPUUtilization over periods of that length, as many as the minutes hold.
+    seconds; 300 when not given) and the deployment_idle_* and deployment_high_cpu_* values. Every
+    alarm averages CPUUtilization over periods of that length, as many as the minutes hold.
+    One instance: the idle alarm terminates it, the high-CPU alarm notifies and/or reboots.
+    The group mode (settings group, scale_out_arn, scale_in_arn): both watch the group's average
+    CPU (AutoScalingGroupName); the scale-in alarm replaces the idle one and removes an instance
+    down to the minimum, the high-CPU alarm adds one (and notifies).
     """
     period = int(settings.get("period", 300))
     names = resource_names(settings["name"])["alarms"]
     name, automate = settings["name"], f"arn:{settings['partition']}:automate:{settings['region']}:ec2:"
+    group = settings.get("group") or ""
     actions = settings["high_cpu_actions"]
     notify = bool(settings["high_cpu_enabled"]) and "notify" in actions
     topic = [settings["topic_arn"]] if notify else []
+    dimensions = {"AutoScalingGroupName": group} if group else {"InstanceId": settings["instance_id"]}
     common = {
         "namespace": "AWS/EC2", "metric_name": "CPUUtilization", "statistic": "Average", "unit": "Percent",
-        "period": period, "treat_missing_data": "missing", "dimensions": {"InstanceId": settings["instance_id"]},
+        "period": period, "treat_missing_data": "missing", "dimensions": dimensions,
     }  # fmt: skip
     idle, high = settings["idle_threshold"], settings["high_cpu_threshold"]
+    idle_spec = {
+        **common,
+        "comparison": "LessThanThreshold",
+        "threshold": float(idle),
+        "evaluation_periods": int(settings["idle_minutes"]) * 60 // period,
+        "ok_actions": [],
+    }
+    who = f"{name}'s group" if group else f"{name}'s instance"
+    if group:
+        high_actions = [*topic, settings["scale_out_arn"]]
+        high_effect = f"Adds an instance{' and notifies' if notify else ''}."
+    else:
+        high_actions = topic + ([automate + "reboot"] if "reboot" in actions else [])
+        high_effect = f"Actions: {', '.join(actions)}."
     return [
         {
-            **common,
+            **idle_spec,
             "name": names["idle"],
-            "state": "present" if settings["idle_enabled"] else "absent",
+            "state": "present" if settings["idle_enabled"] and not group else "absent",
             "description": (
                 f"Terminates {name}'s instance when its average CPU stays below {idle}% "
                 f"for {settings['idle_minutes']} minutes."
             ),
-            "comparison": "LessThanThreshold",
-            "threshold": float(idle),
-            "evaluation_periods": int(settings["idle_minutes"]) * 60 // period,
             "alarm_actions": [automate + "terminate"],
-            "ok_actions": [],
         },
         {
             **common,
             "name": names["high_cpu"],
             "state": "present" if settings["high_cpu_enabled"] else "absent",
             "description": (
-                f"{name}'s instance used more than {high}% CPU on average for {settings['high_cpu_minutes']} minutes. "
-                f"Actions: {', '.join(actions)}."
+                f"{who} used more than {high}% CPU on average for {settings['high_cpu_minutes']} minutes. {high_effect}"
             ),
             "comparison": "GreaterThanThreshold",
             "threshold": float(high),
             "evaluation_periods": int(settings["high_cpu_minutes"]) * 60 // period,
-            "alarm_actions": topic + ([automate + "reboot"] if "reboot" in actions else []),
+            "alarm_actions": high_actions,
             "ok_actions": topic,
+        },
+        {
+            **idle_spec,
+            "name": names["scale_in"],
+            "state": "present" if settings["idle_enabled"] and group else "absent",
+            "description": (
+                f"Removes an instance from {name}'s group, down to its minimum, when the group's average CPU stays "
+                f"below {idle}% for {settings['idle_minutes']} minutes."
+            ),
+            "alarm_actions": [settings.get("scale_in_arn") or ""] if group else [],
         },
     ]
 
@@ -306,6 +336,62 @@ def deployment_launch_subnet(subnets: list, zones: list) -> str:
     return usable[0]["subnet_id"] if usable else ""
 
 
+def deployment_owned(resources, name: str, managed_by: str):
+    """Of a list of resources, or a dict of them by kind (deployment_info's), those that exist and
+    carry both of the deployment's tags (Deployment=name, ManagedBy=managed_by)."""
+
+    def ours(resource) -> bool:
+        return bool(resource) and deployment_tagged_for(resource.get("tags") or {}, name, managed_by)
+
+    if isinstance(resources, dict):
+        return {kind: resource for kind, resource in resources.items() if ours(resource)}
+    return [resource for resource in resources or [] if ours(resource)]
+
+
+def deployment_page_instance(content: str) -> str:
+    """The instance id a home page shows in its metadata table ('' when none)."""
+    found = re.search(r"Instance ID</th>\s*<td>(i-[0-9a-f]+)</td>", content or "")
+    return found.group(1) if found else ""
+
+
+def deployment_group_sizes(capacity, minimum=0, maximum=0) -> dict:
+    """The Auto Scaling group's desired, min and max sizes from the deployment_capacity* settings."""
+    return group_sizes(int(capacity or 0), int(minimum or 0), int(maximum or 0))
+
+
+def deployment_group_tags(tags: dict) -> list[dict]:
+    """Tags as autoscaling_group takes them, each propagated to the instances the group launches."""
+    return [{key: value, "propagate_at_launch": True} for key, value in sorted((tags or {}).items())]
+
+
+def deployment_mode_problem(instances: list, capacity: int, name: str, region: str) -> str:
+    """Why this run cannot go on: the deployment's instances (deployment_info's) are in the other mode
+    than deployment_capacity asks for; '' when they are not, or there are none."""
+    grouped = [i for i in instances or [] if "aws:autoscaling:groupName" in (i.get("tags") or {})]
+    single = [i for i in instances or [] if i not in grouped]
+    teardown = f"ansible-playbook playbooks/teardown.yml -e deployment_name={name} -e deployment_region={region}"
+    if int(capacity or 0) > 0 and single:
+        return (
+            f"Deployment {name} runs one instance ({single[0].get('instance_id')}), without a load balancer: it cannot "
+            f"become a group in place. Deploy it again without deployment_capacity, or tear it down first ({teardown}) "
+            "and deploy it with deployment_capacity."
+        )
+    if int(capacity or 0) == 0 and grouped:
+        return (
+            f"Deployment {name} is an Auto Scaling group behind a load balancer ({len(grouped)} instance(s)): give its "
+            f"size again with -e deployment_capacity=<n>, or tear it down first ({teardown}) to deploy one instance."
+        )
+    return ""
+
+
+def deployment_group_subnets(subnets: list, zones: list) -> list[str]:
+    """The default subnets the Auto Scaling group spans: one in each zone that offers the instance
+    type (deployment_info's subnets and instance_type.availability_zones), by zone name."""
+    offered = set(zones)
+    usable = sorted((s for s in subnets if s.get("availability_zone") in offered), key=lambda s: s["availability_zone"])
+    return [s["subnet_id"] for s in usable]
+
+
 def deployment_key_users(key_pairs: list, instances: list) -> list[str]:
     """What still needs the private keys make clean-keys would delete: each key pair and each
     instance launched with one (ec2_key_info's keypairs, ec2_instance_info's instances), with the
@@ -335,5 +421,11 @@ class FilterModule:
             "deployment_missing_ports": deployment_missing_ports,
             "deployment_allows_port": deployment_allows_port,
             "deployment_launch_subnet": deployment_launch_subnet,
+            "deployment_group_subnets": deployment_group_subnets,
+            "deployment_mode_problem": deployment_mode_problem,
+            "deployment_group_sizes": deployment_group_sizes,
+            "deployment_page_instance": deployment_page_instance,
+            "deployment_owned": deployment_owned,
+            "deployment_group_tags": deployment_group_tags,
             "deployment_key_users": deployment_key_users,
         }

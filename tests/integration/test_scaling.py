@@ -1,0 +1,148 @@
+"""The group mode (deployment_capacity): an Auto Scaling group behind a load balancer, deployed,
+scaled by its alarms and torn down with the playbooks, on a local cloud of its own whose instances
+publish EC2 metrics every 10 s (so 1-minute alarms act within the test)."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+
+import pytest
+
+from conftest import LocalCloud, own_cloud, wait_for
+from playbooks import playbook, ssh
+from sweep import NOTHING, containers, sweep
+
+GROUP = (
+    "-e", "deployment_capacity=2", "-e", "deployment_capacity_max=3", "-e", "deployment_https=false",
+    "-e", "deployment_high_cpu_threshold=30", "-e", "deployment_high_cpu_minutes=1", "-e", "deployment_idle_minutes=1",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scaling_cloud(tmp_path_factory):
+    with own_cloud(tmp_path_factory, "scalingcloud", {"LOCALCLOUD_METRICS_INTERVAL": "10"}) as started:
+        yield started
+
+
+def page_instance(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            found = re.search(r"Instance ID</th>\s*<td>(i-[0-9a-f]+)</td>", answer.read().decode())
+            return answer.status, found.group(1) if found else ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except OSError:
+        return 0, ""
+
+
+def group_of(cloud: LocalCloud, name: str) -> dict:
+    return cloud.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[f"{name}-web"])[
+        "AutoScalingGroups"
+    ][0]
+
+
+def healthy(cloud: LocalCloud, name: str) -> list[str]:
+    elbv2 = cloud.client("elbv2")
+    arn = elbv2.describe_target_groups(Names=[f"{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    found = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return sorted(d["Target"]["Id"] for d in found if d["TargetHealth"]["State"] == "healthy")
+
+
+@pytest.fixture(scope="module")
+def deployment(scaling_cloud, tmp_path_factory):
+    name = f"g{uuid.uuid4().hex[:7]}"
+    state = tmp_path_factory.mktemp("group")
+    started = time.monotonic()
+    run = playbook(scaling_cloud, "deploy", state, "-e", f"deployment_name={name}", *GROUP)
+    assert run.returncode == 0, run.output[-6000:]
+    dns = scaling_cloud.client("elbv2").describe_load_balancers(Names=[f"{name}-lb"])["LoadBalancers"][0]["DNSName"]
+    return {"name": name, "state": state, "dns": dns, "output": run.output, "seconds": time.monotonic() - started}
+
+
+def test_deploy_runs_two_healthy_instances_in_two_zones_behind_the_balancer(scaling_cloud, deployment):
+    group = group_of(scaling_cloud, deployment["name"])
+    members = [i["InstanceId"] for i in group["Instances"]]
+    assert len(members) == 2 and len({i["AvailabilityZone"] for i in group["Instances"]}) == 2
+    assert healthy(scaling_cloud, deployment["name"]) == sorted(members)
+    assert all(containers(scaling_cloud, member) for member in members), "each instance is a container"
+    assert f"Web page:    http://{deployment['dns']}/" in deployment["output"]
+    seen = Counter(page_instance(f"http://{deployment['dns']}/")[1] for _ in range(6))
+    assert sorted(seen) == sorted(members) and set(seen.values()) == {3}, f"round robin over both: {seen}"
+    instances = scaling_cloud.client("ec2").describe_instances(InstanceIds=members)["Reservations"]
+    for instance in (i for r in instances for i in r["Instances"]):
+        assert instance["MetadataOptions"]["HttpTokens"] == "required"
+        assert {"Key": "Deployment", "Value": deployment["name"]} in instance["Tags"]
+
+
+def test_instances_answer_only_the_balancer(scaling_cloud, deployment):
+    member = group_of(scaling_cloud, deployment["name"])["Instances"][0]["InstanceId"]
+    ip = scaling_cloud.client("ec2").describe_instances(InstanceIds=[member])["Reservations"][0]["Instances"][0]
+    assert page_instance(f"http://{ip['PublicIpAddress']}/") == (0, ""), "HTTP only from the load balancer's group"
+
+
+def test_a_rerun_changes_nothing(scaling_cloud, deployment):
+    run = playbook(scaling_cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}", *GROUP)
+    assert run.returncode == 0, run.output[-4000:]
+    recap = re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])
+    assert recap and set(recap) == {"0"}, run.output.split("PLAY RECAP")[-1]
+
+
+def test_switching_modes_is_refused_before_anything_changes(scaling_cloud, deployment):
+    run = playbook(scaling_cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}",
+                   "-e", "deployment_https=false")  # fmt: skip
+    assert run.returncode != 0
+    assert "is an Auto Scaling group behind a load balancer" in run.output and "Nothing was changed." in run.output
+    assert len(group_of(scaling_cloud, deployment["name"])["Instances"]) == 2
+
+
+def load(scaling_cloud, deployment, members: set[str], command: str) -> None:
+    ec2 = scaling_cloud.client("ec2")
+    for member in sorted(members):
+        ip = ec2.describe_instances(InstanceIds=[member])["Reservations"][0]["Instances"][0]
+        result = ssh({**deployment, "ip": ip["PublicIpAddress"]}, command)
+        assert result.returncode == 0, result.stderr
+
+
+BUSY = (
+    "nohup sh -c 'for n in $(seq $(nproc)); do timeout 300 sh -c \"while :; do :; done\" & done; wait' "
+    ">/dev/null 2>&1 &"
+)
+
+
+def test_load_adds_a_serving_instance_and_idleness_takes_it_away(scaling_cloud, deployment):
+    before = {i["InstanceId"] for i in group_of(scaling_cloud, deployment["name"])["Instances"]}
+    load(scaling_cloud, deployment, before, BUSY)
+    started = time.monotonic()
+    try:
+        wait_for(lambda: len(healthy(scaling_cloud, deployment["name"])) == 3, 240, "a third healthy instance")
+        deployment["third_healthy_after"] = time.monotonic() - started
+        added = (set(healthy(scaling_cloud, deployment["name"])) - before).pop()
+        wait_for(lambda: added in {page_instance(f"http://{deployment['dns']}/")[1] for _ in range(3)}, 30, "its page")
+    finally:
+        # The pattern must not match the shell that runs pkill ('[:]' matches ':').
+        load(scaling_cloud, deployment, before, "pkill -f 'while [:]' || true")
+    history = scaling_cloud.client("cloudwatch").describe_alarm_history(AlarmName=f"{deployment['name']}-high-cpu")
+    assert any(
+        "scale-out" in h["HistorySummary"] for h in history["AlarmHistoryItems"] if h["HistoryItemType"] == "Action"
+    )
+    wait_for(lambda: len(group_of(scaling_cloud, deployment["name"])["Instances"]) == 2, 240, "back to the minimum")
+    wait_for(lambda: len(healthy(scaling_cloud, deployment["name"])) == 2, 30, "the removed instance deregistered")
+    took = deployment["third_healthy_after"]
+    print(f"deploy {deployment['seconds']:.1f} s; load to a third healthy instance {took:.1f} s")
+
+
+def test_teardown_removes_the_group_and_everything_else(scaling_cloud, deployment):
+    gone = playbook(scaling_cloud, "teardown", deployment["state"], "-e", f"deployment_name={deployment['name']}",
+                    "-e", "confirm=true")  # fmt: skip
+    assert gone.returncode == 0, gone.output[-4000:]
+    name = deployment["name"]
+    assert sweep(scaling_cloud, name) == NOTHING
+    again = playbook(
+        scaling_cloud, "teardown", deployment["state"], "-e", f"deployment_name={name}", "-e", "confirm=true"
+    )
+    assert again.returncode == 0 and "nothing to delete" in again.output
