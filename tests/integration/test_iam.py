@@ -19,11 +19,13 @@ import pytest
 
 from conftest import ROOT, LocalCloud, own_cloud
 from playbooks import playbook
-from sweep import resources
+from sweep import NOTHING, resources, sweep
 
 pytestmark = pytest.mark.cloud
 
 POLICY = json.loads((ROOT / "policy/iam-policy.json").read_text())
+# The group mode's permissions (deployment_capacity), attached next to POLICY.
+GROUP_POLICY = json.loads((ROOT / "policy/iam-policy-group.json").read_text())
 
 # Where moto checks a request under another action or resource than AWS, the test user gets that
 # too, next to the shipped policy, and the policy keeps AWS's own rule (never loosened for moto).
@@ -54,12 +56,14 @@ def iam_cloud(tmp_path_factory):
         yield started
 
 
-def user_with(cloud: LocalCloud, policy: dict) -> dict[str, str]:
-    """A new IAM user whose only permissions are `policy` and the moto aliases; its keys as -e values."""
+def user_with(cloud: LocalCloud, policy: dict, *more: dict) -> dict[str, str]:
+    """A new IAM user whose only permissions are `policy` (and `more`) and the moto aliases; its keys as -e values."""
     iam = cloud.client("iam")
     name = f"deployer-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="webserver", PolicyDocument=json.dumps(policy))
+    for number, extra in enumerate(more):
+        iam.put_user_policy(UserName=name, PolicyName=f"webserver-{number}", PolicyDocument=json.dumps(extra))
     aliases = {"Version": "2012-10-17", "Statement": MOTO_ALIASES}
     iam.put_user_policy(UserName=name, PolicyName="moto-aliases", PolicyDocument=json.dumps(aliases))
     key = iam.create_access_key(UserName=name)["AccessKey"]
@@ -125,6 +129,17 @@ def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path)
     assert resources(iam_cloud, name) == {k: [] for k in ("instances", "groups", "keys", "buckets", "alarms")}
 
 
+def test_the_group_policy_deploys_and_tears_down_a_group(iam_cloud, tmp_path):
+    keys = user_with(iam_cloud, POLICY, GROUP_POLICY)
+    name = f"g{uuid.uuid4().hex[:7]}"
+    group = ["-e", "deployment_capacity=2", "-e", "deployment_https=false"]
+    first = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *group))
+    assert first.returncode == 0, first.output[-5000:]
+    gone = playbook(iam_cloud, "teardown", tmp_path, *as_user(keys, name, "-e", "confirm=true"))
+    assert gone.returncode == 0, gone.output[-5000:]
+    assert sweep(iam_cloud, name) == NOTHING
+
+
 def test_a_missing_permission_stops_the_run_and_is_named(iam_cloud, tmp_path):
     policy = json.loads(json.dumps(POLICY))
     for statement in policy["Statement"]:
@@ -156,3 +171,8 @@ def test_the_policy_fits_iam_and_grants_no_wildcard_action():
     assert len(json.dumps(POLICY, separators=(",", ":"))) <= 6144, "over IAM's managed-policy size limit"
     assert {a.split(":")[0] for a in granted(POLICY)} <= {"ec2", "s3", "ssm", "cloudwatch", "sns", "iam"}
     assert not any("*" in a for a in granted(POLICY))
+    assert len(json.dumps(GROUP_POLICY, separators=(",", ":"))) <= 6144
+    assert {a.split(":")[0] for a in granted(GROUP_POLICY)} <= {"ec2", "autoscaling", "elasticloadbalancing", "iam"}
+    assert not any("*" in a for a in granted(GROUP_POLICY))
+    shared = {"ec2:RunInstances", "ec2:CreateTags", "iam:CreateServiceLinkedRole"}  # each for its own resources
+    assert not (granted(POLICY) & granted(GROUP_POLICY)) - shared

@@ -136,6 +136,17 @@ def test_load_adds_a_serving_instance_and_idleness_takes_it_away(scaling_cloud, 
     print(f"deploy {deployment['seconds']:.1f} s; load to a third healthy instance {took:.1f} s")
 
 
+def test_monitor_reports_every_instance_and_the_group(scaling_cloud, deployment):
+    report = playbook(scaling_cloud, "monitor", deployment["state"], "-e", f"deployment_name={deployment['name']}")
+    assert report.returncode == 0, report.output[-4000:]
+    members = sorted(i["InstanceId"] for i in group_of(scaling_cloud, deployment["name"])["Instances"])
+    assert f"Group:     {deployment['name']}-web, 2 instance(s): {', '.join(members)}" in report.output
+    rows = [line for line in report.output.splitlines() if "CPUUtilization" in line and "Average" in line]
+    assert {m for m in members if any(m in row for row in rows)} == set(members)
+    assert any(f"{deployment['name']}-web" in row for row in rows), "the group's average CPU"
+    assert "GroupInServiceInstances" in report.output
+
+
 def test_teardown_removes_the_group_and_everything_else(scaling_cloud, deployment):
     gone = playbook(scaling_cloud, "teardown", deployment["state"], "-e", f"deployment_name={deployment['name']}",
                     "-e", "confirm=true")  # fmt: skip

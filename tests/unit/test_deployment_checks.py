@@ -727,3 +727,12 @@ def test_only_resources_with_both_tags_are_the_deployments():
     found = {"group": {"name": "g", "tags": ours}, "balancer": {}, "target_group": {"tags": {"Deployment": "d"}}}
     assert checks.deployment_owned(found, "d", "m") == {"group": {"name": "g", "tags": ours}}
     assert checks.deployment_owned([{"tags": ours}, {}, {"tags": {}}], "d", "m") == [{"tags": ours}]
+
+
+def test_the_iam_policy_names_every_alarm_deploy_makes():
+    from fnmatch import fnmatchcase
+
+    policy = json.loads((Path(__file__).resolve().parents[2] / "policy/iam-policy.json").read_text())
+    arns = next(s["Resource"] for s in policy["Statement"] if s["Sid"] == "TheDeploymentAlarms")
+    for alarm in deployment_rules.resource_names("demo")["alarm_list"]:
+        assert any(fnmatchcase(f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}", arn) for arn in arns), alarm
