@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 
 import pytest
 
-from conftest import LocalCloud, own_cloud, wait_for
-from playbooks import playbook, ssh
+from conftest import own_cloud, wait_for
+from groups import BUSY, CALM, group_of, healthy, page_instance, run_on
+from playbooks import playbook
 from sweep import NOTHING, containers, sweep
 
 GROUP = (
@@ -27,30 +26,6 @@ GROUP = (
 def scaling_cloud(tmp_path_factory):
     with own_cloud(tmp_path_factory, "scalingcloud", {"LOCALCLOUD_METRICS_INTERVAL": "10"}) as started:
         yield started
-
-
-def page_instance(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            found = re.search(r"Instance ID</th>\s*<td>(i-[0-9a-f]+)</td>", answer.read().decode())
-            return answer.status, found.group(1) if found else ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except OSError:
-        return 0, ""
-
-
-def group_of(cloud: LocalCloud, name: str) -> dict:
-    return cloud.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[f"{name}-web"])[
-        "AutoScalingGroups"
-    ][0]
-
-
-def healthy(cloud: LocalCloud, name: str) -> list[str]:
-    elbv2 = cloud.client("elbv2")
-    arn = elbv2.describe_target_groups(Names=[f"{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
-    found = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-    return sorted(d["Target"]["Id"] for d in found if d["TargetHealth"]["State"] == "healthy")
 
 
 @pytest.fixture(scope="module")
@@ -100,23 +75,9 @@ def test_switching_modes_is_refused_before_anything_changes(scaling_cloud, deplo
     assert len(group_of(scaling_cloud, deployment["name"])["Instances"]) == 2
 
 
-def load(scaling_cloud, deployment, members: set[str], command: str) -> None:
-    ec2 = scaling_cloud.client("ec2")
-    for member in sorted(members):
-        ip = ec2.describe_instances(InstanceIds=[member])["Reservations"][0]["Instances"][0]
-        result = ssh({**deployment, "ip": ip["PublicIpAddress"]}, command)
-        assert result.returncode == 0, result.stderr
-
-
-BUSY = (
-    "nohup sh -c 'for n in $(seq $(nproc)); do timeout 300 sh -c \"while :; do :; done\" & done; wait' "
-    ">/dev/null 2>&1 &"
-)
-
-
 def test_load_adds_a_serving_instance_and_idleness_takes_it_away(scaling_cloud, deployment):
     before = {i["InstanceId"] for i in group_of(scaling_cloud, deployment["name"])["Instances"]}
-    load(scaling_cloud, deployment, before, BUSY)
+    run_on(scaling_cloud, deployment, before, BUSY)
     started = time.monotonic()
     try:
         wait_for(lambda: len(healthy(scaling_cloud, deployment["name"])) == 3, 240, "a third healthy instance")
@@ -124,8 +85,7 @@ def test_load_adds_a_serving_instance_and_idleness_takes_it_away(scaling_cloud, 
         added = (set(healthy(scaling_cloud, deployment["name"])) - before).pop()
         wait_for(lambda: added in {page_instance(f"http://{deployment['dns']}/")[1] for _ in range(3)}, 30, "its page")
     finally:
-        # The pattern must not match the shell that runs pkill ('[:]' matches ':').
-        load(scaling_cloud, deployment, before, "pkill -f 'while [:]' || true")
+        run_on(scaling_cloud, deployment, before, CALM)
     history = scaling_cloud.client("cloudwatch").describe_alarm_history(AlarmName=f"{deployment['name']}-high-cpu")
     assert any(
         "scale-out" in h["HistorySummary"] for h in history["AlarmHistoryItems"] if h["HistoryItemType"] == "Action"

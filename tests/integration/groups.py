@@ -1,0 +1,53 @@
+"""Helpers for the group mode (deployment_capacity), shared by its tests and its benchmark."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+
+from conftest import LocalCloud
+from playbooks import ssh
+
+# Busy loops on every vCPU for at most 5 minutes, detached from the SSH session.
+BUSY = (
+    "nohup sh -c 'for n in $(seq $(nproc)); do timeout 300 sh -c \"while :; do :; done\" & done; wait' "
+    ">/dev/null 2>&1 &"
+)
+# The pattern must not match the shell that runs pkill ('[:]' matches ':').
+CALM = "pkill -f 'while [:]' || true"
+
+
+def page_instance(url: str) -> tuple[int, str]:
+    """The HTTP status of the page at `url` and the instance id it shows ('' for none)."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            found = re.search(r"Instance ID</th>\s*<td>(i-[0-9a-f]+)</td>", answer.read().decode())
+            return answer.status, found.group(1) if found else ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+    except OSError:
+        return 0, ""
+
+
+def group_of(cloud: LocalCloud, name: str) -> dict:
+    """Deployment `name`'s Auto Scaling group, as DescribeAutoScalingGroups answers."""
+    groups = cloud.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[f"{name}-web"])
+    return groups["AutoScalingGroups"][0]
+
+
+def healthy(cloud: LocalCloud, name: str) -> list[str]:
+    """The instances deployment `name`'s target group reports healthy."""
+    elbv2 = cloud.client("elbv2")
+    arn = elbv2.describe_target_groups(Names=[f"{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    found = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return sorted(d["Target"]["Id"] for d in found if d["TargetHealth"]["State"] == "healthy")
+
+
+def run_on(cloud: LocalCloud, deployment: dict, members, command: str) -> None:
+    """`command` over SSH on each of the instances `members` of a deployment (its key and known hosts)."""
+    ec2 = cloud.client("ec2")
+    for member in sorted(members):
+        instance = ec2.describe_instances(InstanceIds=[member])["Reservations"][0]["Instances"][0]
+        result = ssh({**deployment, "ip": instance["PublicIpAddress"]}, command)
+        assert result.returncode == 0, result.stderr
