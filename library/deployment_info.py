@@ -224,7 +224,8 @@ dashboard:
 scaling:
   description:
     - With O(scaling=true), the group mode's resources; each empty when it does not exist.
-    - C(group) (C(name), C(arn), C(min_size), C(max_size), C(desired_capacity), C(instances), C(tags)),
+    - C(group) (C(name), C(arn), C(min_size), C(max_size), C(desired_capacity), C(instances), C(tags),
+      C(policies) the scaling policies' ARNs by name),
       C(launch_template) (C(id), C(name), C(latest_version), C(tags)), C(balancer) (C(arn), C(name),
       C(dns_name), C(tags)), C(target_group) (C(arn), C(name), C(tags)), C(security_group) (as
       RV(security_group)).
@@ -512,6 +513,11 @@ def scaling(reader, name):
             "min_size": group["MinSize"], "max_size": group["MaxSize"], "desired_capacity": group["DesiredCapacity"],
             "instances": [i["InstanceId"] for i in group.get("Instances", [])], "tags": tag_dict(group.get("Tags")),
         }  # fmt: skip
+        policies = reader.pages(
+            "autoscaling", "describe_policies", "ScalingPolicies", f"read the scaling policies of {names['group']}",
+            AutoScalingGroupName=names["group"],
+        )  # fmt: skip
+        found["group"]["policies"] = {p["PolicyName"]: p["PolicyARN"] for p in policies}
     try:
         templates = reader.client("ec2").describe_launch_templates(
             LaunchTemplateNames=[names["launch_template"]], aws_retry=True

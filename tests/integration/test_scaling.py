@@ -1,19 +1,23 @@
-"""The group mode (deployment_capacity): an Auto Scaling group behind a load balancer, deployed,
-scaled by its alarms and torn down with the playbooks, on a local cloud of its own whose instances
-publish EC2 metrics every 10 s (so 1-minute alarms act within the test)."""
+"""The group mode (deployment_capacity): an Auto Scaling group behind a load balancer, deployed (a
+first run killed half-way, a second converging), scaled by its alarms and torn down with the
+playbooks, on a local cloud of its own whose instances publish EC2 metrics every 10 s (so 1-minute
+alarms act within the test)."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
 import time
 import uuid
 from collections import Counter
 
 import pytest
 
-from conftest import own_cloud, wait_for
+from conftest import ROOT, own_cloud, wait_for
 from groups import BUSY, CALM, group_of, healthy, page_instance, run_on
-from playbooks import playbook
+from playbooks import playbook, playbook_command
 from sweep import NOTHING, containers, sweep
 
 GROUP = (
@@ -28,10 +32,31 @@ def scaling_cloud(tmp_path_factory):
         yield started
 
 
+def killed_once_the_group_exists(cloud, state, name: str) -> None:
+    """A deploy killed (SIGKILL, no handler runs) right after it created the Auto Scaling group."""
+    command, env = playbook_command(cloud, "deploy", state, "-e", f"deployment_name={name}", *GROUP)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        autoscaling = cloud.client("autoscaling")
+
+        def made() -> list:
+            return autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{name}-web"])["AutoScalingGroups"]
+
+        wait_for(made, 180, "the group to be created", 0.5)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @pytest.fixture(scope="module")
 def deployment(scaling_cloud, tmp_path_factory):
+    """A group deployment whose first deploy was killed half-way: the second run converges."""
     name = f"g{uuid.uuid4().hex[:7]}"
     state = tmp_path_factory.mktemp("group")
+    killed_once_the_group_exists(scaling_cloud, state, name)
     started = time.monotonic()
     run = playbook(scaling_cloud, "deploy", state, "-e", f"deployment_name={name}", *GROUP)
     assert run.returncode == 0, run.output[-6000:]
@@ -65,6 +90,10 @@ def test_a_rerun_changes_nothing(scaling_cloud, deployment):
     assert run.returncode == 0, run.output[-4000:]
     recap = re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])
     assert recap and set(recap) == {"0"}, run.output.split("PLAY RECAP")[-1]
+    checked = playbook(scaling_cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}",
+                       *GROUP, "--check")  # fmt: skip
+    assert checked.returncode == 0, checked.output[-4000:]
+    assert "Would create the load balancer" not in checked.output, "check mode finds the group's resources"
 
 
 def test_switching_modes_is_refused_before_anything_changes(scaling_cloud, deployment):

@@ -257,3 +257,50 @@ def test_an_untagged_bucket_says_what_else_it_holds(run_module, moto_client, nam
     s3.put_object(Bucket=bucket, Key="data/keep.txt", Body=b"theirs")
     rc, result = run_module("deployment_info", **look)
     assert result["bucket"]["other_objects"] == ["data/keep.txt"]
+
+
+def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module, moto_client, name):
+    ec2, elbv2, autoscaling = moto_client("ec2"), moto_client("elbv2"), moto_client("autoscaling")
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, scaling=True)
+    assert rc == 0, result
+    assert result["scaling"] == {
+        k: {} for k in ("group", "launch_template", "balancer", "target_group", "security_group")
+    }
+
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [
+        s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][:2]
+    ]
+    group = ec2.create_security_group(
+        GroupName=f"{name}-lb", Description="lb", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags(name)}],
+    )["GroupId"]  # fmt: skip
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.create_launch_template(
+        LaunchTemplateName=f"{name}-web", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.nano"},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": tags(name)}],
+    )  # fmt: skip
+    target_group = elbv2.create_target_group(Name=f"{name}-tg", Protocol="HTTP", Port=80, VpcId=vpc, Tags=tags(name))
+    balancer = elbv2.create_load_balancer(Name=f"{name}-lb", Subnets=subnets, SecurityGroups=[group], Tags=tags(name))
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=f"{name}-web", LaunchTemplate={"LaunchTemplateName": f"{name}-web"},
+        MinSize=0, MaxSize=2, DesiredCapacity=0, VPCZoneIdentifier=",".join(subnets),
+        Tags=[{**t, "PropagateAtLaunch": True} for t in tags(name)],
+    )  # fmt: skip
+    autoscaling.put_scaling_policy(
+        AutoScalingGroupName=f"{name}-web", PolicyName=f"{name}-scale-out", PolicyType="SimpleScaling",
+        AdjustmentType="ChangeInCapacity", ScalingAdjustment=1,
+    )  # fmt: skip
+
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, scaling=True)
+    assert rc == 0, result
+    found, ours = result["scaling"], {"Deployment": name, "ManagedBy": MANAGED_BY}
+    assert (found["group"]["name"], found["group"]["max_size"], found["group"]["tags"]) == (f"{name}-web", 2, ours)
+    assert list(found["group"]["policies"]) == [f"{name}-scale-out"]
+    assert (found["launch_template"]["name"], found["launch_template"]["tags"]) == (f"{name}-web", ours)
+    assert found["balancer"]["arn"] == balancer["LoadBalancers"][0]["LoadBalancerArn"]
+    assert found["balancer"]["tags"] == ours and found["balancer"]["dns_name"]
+    assert found["target_group"] == {
+        "arn": target_group["TargetGroups"][0]["TargetGroupArn"], "name": f"{name}-tg", "tags": ours,
+    }  # fmt: skip
+    assert found["security_group"]["group_id"] == group
