@@ -209,6 +209,7 @@ class Balancers:
 
         def create_load_balancer(backend: Any, *args: Any, **kwargs: Any) -> Any:
             balancer = create(backend, *args, **kwargs)
+            balancer.scheme = balancer.scheme or "internet-facing"  # AWS's default; moto leaves it empty
             if balancer.scheme == "internet-facing":
                 balancer.dns_name = balancers.cloud.allocate_public_ip()
             return balancer

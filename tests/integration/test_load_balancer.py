@@ -31,6 +31,8 @@ def fetch(url: str) -> tuple[int, str]:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, ""
+    except OSError:  # refused, reset: nothing listens (yet)
+        return 0, ""
 
 
 class Stack:
@@ -183,3 +185,29 @@ def test_a_step_policy_adds_an_instance_that_serves_and_scale_in_drains(stack):
     assert [r for s, r in health.values() if s == "draining"] == ["Target.DeregistrationInProgress"]
     wait_for(lambda: len(stack.health()) == 2, 30, "the drained target gone after its 5 s delay")
     assert {s for s, _ in stack.health().values()} == {"healthy"}
+
+
+def test_no_target_answers_503_and_unhealthy_targets_fail_open(stack):
+    vpc = stack.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    empty = stack.elb.create_target_group(
+        Name=f"{stack.name}-e", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckPath="/nothing-here",
+        HealthCheckIntervalSeconds=5, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
+    balancer = stack.elb.create_load_balancer(
+        Name=f"{stack.name}-e", Subnets=[s["SubnetId"] for s in stack.subnets], SecurityGroups=[stack.lb_group],
+    )["LoadBalancers"][0]  # fmt: skip
+    stack.elb.create_listener(
+        LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": empty}],
+    )  # fmt: skip
+    url = f"http://{balancer['DNSName']}/id.txt"
+    assert wait_for(lambda: fetch(url)[0] == 503, 10, "the balancer to answer 503 with no target")
+    member = stack.members()[0]["InstanceId"]
+    stack.elb.register_targets(TargetGroupArn=empty, Targets=[{"Id": member}])
+
+    def unhealthy():
+        found = stack.elb.describe_target_health(TargetGroupArn=empty)["TargetHealthDescriptions"]
+        return found and found[0]["TargetHealth"]["State"] == "unhealthy" and found[0]["TargetHealth"]["Reason"]
+
+    assert wait_for(unhealthy, 30, "the target unhealthy on /nothing-here") == "Target.ResponseCodeMismatch"
+    assert fetch(url) == (200, member), "with no healthy target, the balancer sends to all (fail open)"
