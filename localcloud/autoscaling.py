@@ -16,12 +16,18 @@
   (moto lacks it) disables some or all.
 - PutScalingPolicy answers PolicyARN (moto answers PolicyArn, which boto3 drops).
 - ExecutePolicy runs step scaling: the step that holds MetricValue - BreachThreshold.
+- StartInstanceRefresh, DescribeInstanceRefreshes and CancelInstanceRefresh (moto lacks them): a
+  rolling refresh is recorded here and carried out by the group keeper (groups.py), which replaces
+  the instances that do not run the group's launch template version, one at a time.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 GROUP_METRICS = (
@@ -45,6 +51,7 @@ def install() -> None:
     _install_zone_balance()
     _install_metrics_collection()
     _install_policies()
+    _install_refreshes()
     _installed = True
 
 
@@ -355,3 +362,95 @@ def _install_policies() -> None:
 
     AutoScalingResponse.put_scaling_policy = _put_scaling_policy
     AutoScalingResponse.execute_policy = execute_policy
+
+
+# --- instance refreshes ----------------------------------------------------------------------
+class Refreshes:
+    """Every group's instance refreshes, newest first, safe to use from any thread."""
+
+    ACTIVE = ("Pending", "InProgress", "Cancelling")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_group: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+
+    def start(self, key: tuple[str, str, str], preferences: dict[str, Any], instances: list[str]) -> dict[str, Any]:
+        with self.lock:
+            found = self.by_group.setdefault(key, [])
+            if any(r["Status"] in self.ACTIVE for r in found):
+                raise RefreshError(
+                    "InstanceRefreshInProgress", f"An Instance Refresh is already in progress for {key[2]}."
+                )
+            refresh = {
+                "InstanceRefreshId": str(uuid.uuid4()), "AutoScalingGroupName": key[2], "Status": "Pending",
+                "StatusReason": "", "StartTime": datetime.now(UTC), "PercentageComplete": 0,
+                "InstancesToUpdate": len(instances), "Preferences": preferences, "to_replace": list(instances),
+            }  # fmt: skip
+            found.insert(0, refresh)
+            return refresh
+
+    def active(self, key: tuple[str, str, str]) -> dict[str, Any] | None:
+        with self.lock:
+            return next((r for r in self.by_group.get(key, []) if r["Status"] in self.ACTIVE), None)
+
+    def views(self, key: tuple[str, str, str], ids: list[str]) -> list[dict[str, Any]]:
+        with self.lock:
+            found = [r for r in self.by_group.get(key, []) if not ids or r["InstanceRefreshId"] in ids]
+            return [{k: v for k, v in r.items() if k != "to_replace"} for r in found]
+
+
+class RefreshError(Exception):
+    pass
+
+
+REFRESHES = Refreshes()
+
+
+def _install_refreshes() -> None:
+    from moto.autoscaling.exceptions import AutoscalingClientError, ValidationError
+    from moto.autoscaling.responses import AutoScalingResponse
+    from moto.core.responses import ActionResult
+
+    class InProgressError(AutoscalingClientError):
+        code = "InstanceRefreshInProgress"
+
+    def _key(self: Any) -> tuple[str, str, str]:
+        name = self._get_param("AutoScalingGroupName")
+        if name not in self.autoscaling_backend.autoscaling_groups:
+            raise ValidationError(f"AutoScalingGroup name not found - {name}")
+        return (self.current_account, self.region, name)
+
+    def start_instance_refresh(self: Any) -> Any:
+        key = _key(self)
+        if (self._get_param("Strategy") or "Rolling") != "Rolling":
+            raise ValidationError("The only instance refresh strategy is Rolling.")
+        preferences = self._get_param("Preferences") or {}
+        preferences.setdefault("MinHealthyPercentage", 90)
+        group = self.autoscaling_backend.autoscaling_groups[key[2]]
+        instances = [s.instance.id for s in group.active_instances()]
+        if str(preferences.get("SkipMatching", "")).lower() == "true" and group.ec2_launch_template is not None:
+            # Only the instances that do not run the version the group launches now.
+            wanted = group.ec2_launch_template.get_version(group.launch_template_version or "$Default").number
+            instances = [s.instance.id for s in group.active_instances() if _template_version(s.instance) != wanted]
+        try:
+            refresh = REFRESHES.start(key, preferences, instances)
+        except RefreshError as exc:
+            raise InProgressError(str(exc)) from None
+        return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
+
+    def describe_instance_refreshes(self: Any) -> Any:
+        key = _key(self)
+        return ActionResult({"InstanceRefreshes": REFRESHES.views(key, self._get_param("InstanceRefreshIds") or [])})
+
+    def cancel_instance_refresh(self: Any) -> Any:
+        key = _key(self)
+        refresh = REFRESHES.active(key)
+        if refresh is None:
+            raise ValidationError(f"No in progress or pending Instance Refresh found for Auto Scaling group {key[2]}")
+        with REFRESHES.lock:
+            refresh["Status"], refresh["EndTime"] = "Cancelled", datetime.now(UTC)
+        return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
+
+    AutoScalingResponse.start_instance_refresh = start_instance_refresh
+    AutoScalingResponse.describe_instance_refreshes = describe_instance_refreshes
+    AutoScalingResponse.cancel_instance_refresh = cancel_instance_refresh

@@ -391,7 +391,9 @@ class Balancers:
         candidates, healthy = [], []
         for target_id, target in sorted(group.targets.items()):
             body = self.cloud.bodies.get(target_id)
-            if body is None or not self._reachable(balancer, group, body.instance):
+            # An instance on its way out gets no new requests: Auto Scaling deregisters (drains) an
+            # instance before it terminates it.
+            if body is None or body.instance.state != "running" or not self._reachable(balancer, group, body.instance):
                 continue
             candidates.append((body.name, body.instance.private_ip, int(target["Port"])))
             if self.target_state(group, target_id)[0] == "healthy":

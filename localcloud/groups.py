@@ -6,7 +6,9 @@ Every few seconds, for every group:
 - with health check type ELB, an instance that a target group of the group reports unhealthy,
   once its health check grace period is over, is marked Unhealthy and replaced;
 - the group's instances are registered with its target groups, and those it has let go
-  (scale-in, replacement) deregistered, so they drain.
+  (scale-in, replacement) deregistered, so they drain;
+- an instance refresh (StartInstanceRefresh, autoscaling.py) replaces the instances the group had
+  when it started, one at a time: the next only once every instance is healthy again.
 moto does none of this. The changes go through the API (SetInstanceHealth,
 TerminateInstanceInAutoScalingGroup, RegisterTargets, DeregisterTargets) as the local cloud's
 administrator, so they show in the group's activities and in the recordings like any call.
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import config
+from .autoscaling import REFRESHES
 
 GONE = ("stopping", "stopped", "shutting-down", "terminated")
 
@@ -94,6 +97,7 @@ class GroupKeeper:
             autoscaling.terminate_instance_in_auto_scaling_group(
                 InstanceId=instance_id, ShouldDecrementDesiredCapacity=False
             )
+        self._refresh(autoscaling, backend, group, health)
         members = {s.instance.id for s in group.instance_states if s.instance.state not in GONE}
         elbv2 = self._client("elbv2", region)
         for arn in group.target_group_arns:
@@ -110,3 +114,35 @@ class GroupKeeper:
             )
             if former:
                 elbv2.deregister_targets(TargetGroupArn=arn, Targets=[{"Id": i} for i in former])
+
+    def _refresh(self, autoscaling: Any, backend: Any, group: Any, health: Callable[[str, str], str]) -> None:
+        refresh = REFRESHES.active((backend.account_id, backend.region_name, group.name))
+        if refresh is None:
+            return
+        members = [s.instance.id for s in group.active_instances() if s.instance.state == "running"]
+        ready = len(members) >= int(group.desired_capacity or 0) and all(
+            health(arn, member) == "healthy" for member in members for arn in group.target_group_arns
+        )
+        with REFRESHES.lock:
+            remaining = [i for i in refresh["to_replace"] if i in members]
+            total = max(refresh["InstancesToUpdate"], 1)
+            refresh["PercentageComplete"] = (
+                int(100 * (total - len(remaining)) / total) if ready else refresh["PercentageComplete"]
+            )
+            if refresh["Status"] == "Cancelling":
+                refresh["Status"], refresh["EndTime"] = "Cancelled", datetime.now(UTC)
+                return
+            refresh["Status"] = "InProgress"
+            if ready and not remaining:
+                refresh["Status"], refresh["PercentageComplete"], refresh["EndTime"] = (
+                    "Successful",
+                    100,
+                    datetime.now(UTC),
+                )
+                self.log(f"{group.name}: instance refresh {refresh['InstanceRefreshId']} done")
+                return
+        if ready and remaining:
+            self.log(f"{group.name}: instance refresh replaces {remaining[0]}")
+            autoscaling.terminate_instance_in_auto_scaling_group(
+                InstanceId=remaining[0], ShouldDecrementDesiredCapacity=False
+            )

@@ -187,3 +187,26 @@ def test_the_templates_own_tags_stay_out_of_its_launch_data(aws):
     assert [t["ResourceType"] for t in version["LaunchTemplateData"]["TagSpecifications"]] == ["instance"]
     described = aws["ec2"].describe_launch_templates(LaunchTemplateNames=["web-lt"])["LaunchTemplates"][0]
     assert described["Tags"] == [{"Key": "Deployment", "Value": "d"}]
+
+
+def test_instance_refreshes_are_recorded_one_at_a_time(aws):
+    group(aws, capacity=2)
+    started = aws["asg"].start_instance_refresh(AutoScalingGroupName="web", Preferences={"SkipMatching": False})
+    refreshes = aws["asg"].describe_instance_refreshes(AutoScalingGroupName="web")["InstanceRefreshes"]
+    assert [(r["InstanceRefreshId"], r["Status"], r["InstancesToUpdate"]) for r in refreshes] == [
+        (started["InstanceRefreshId"], "Pending", 2)
+    ]
+    assert refreshes[0]["Preferences"]["MinHealthyPercentage"] == 90, "AWS's default"
+    with pytest.raises(ClientError, match="InstanceRefreshInProgress"):
+        aws["asg"].start_instance_refresh(AutoScalingGroupName="web")
+    aws["asg"].cancel_instance_refresh(AutoScalingGroupName="web")
+    assert (
+        aws["asg"].describe_instance_refreshes(AutoScalingGroupName="web")["InstanceRefreshes"][0]["Status"]
+        == "Cancelled"
+    )
+    # Every instance runs the group's template version: skipping matching ones leaves none to update.
+    matching = aws["asg"].start_instance_refresh(AutoScalingGroupName="web", Preferences={"SkipMatching": True})
+    found = aws["asg"].describe_instance_refreshes(
+        AutoScalingGroupName="web", InstanceRefreshIds=[matching["InstanceRefreshId"]]
+    )
+    assert found["InstanceRefreshes"][0]["InstancesToUpdate"] == 0
