@@ -16,18 +16,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-
-from conftest import LocalCloud, cloud_env, private_range, wait_for  # noqa: E402
-from playbooks import playbook  # noqa: E402
+from benchlib import private_cloud, spread
+from conftest import LocalCloud, wait_for
+from playbooks import playbook
 
 
 def history(cloud: LocalCloud, alarm: str, kind: str) -> list[dict]:
@@ -53,35 +49,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-alarms-") as tmp:
-        home = Path(tmp)
-        env = cloud_env(home / "cloud", private_range(), {"LOCALCLOUD_METRICS_INTERVAL": "10"})
-        cloud = LocalCloud(home=home / "cloud", env=env)
-        cloud.cli("up", "--no-build")
-        try:
-            name, state = f"a{uuid.uuid4().hex[:6]}", home / "state"
-            alarm = f"{name}-high-cpu"
-            deploy = playbook(
-                cloud, "deploy", state, "-e", f"deployment_name={name}", "-e", "deployment_high_cpu_minutes=1",
-                "-e", '{"deployment_high_cpu_actions": ["notify", "reboot"]}',
+    with private_cloud("bench-alarms-", {"LOCALCLOUD_METRICS_INTERVAL": "10"}) as (cloud, home):
+        name, state = f"a{uuid.uuid4().hex[:6]}", home / "state"
+        alarm = f"{name}-high-cpu"
+        deploy = playbook(
+            cloud, "deploy", state, "-e", f"deployment_name={name}", "-e", "deployment_high_cpu_minutes=1",
+            "-e", '{"deployment_high_cpu_actions": ["notify", "reboot"]}',
+        )  # fmt: skip
+        assert deploy.returncode == 0, deploy.output[-3000:]
+        to_action, to_fire = [], []
+        for _ in range(args.runs):
+            wait_for(
+                lambda: cloud.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0][
+                    "StateValue"] == "OK", 180, "the alarm to be OK", 2,
             )  # fmt: skip
-            assert deploy.returncode == 0, deploy.output[-3000:]
-            to_action, to_fire = [], []
-            for _ in range(args.runs):
-                wait_for(
-                    lambda: cloud.client("cloudwatch").describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0][
-                        "StateValue"] == "OK", 180, "the alarm to be OK", 2,
-                )  # fmt: skip
-                time.sleep(5)
-                action, fire = one_run(cloud, state, name, alarm)
-                to_action.append(action)
-                to_fire.append(fire)
-                print(f"    run: threshold crossed -> reboot done {action:.1f} s; load started -> ALARM {fire:.1f} s")
-            for label, values in (("threshold crossed -> action done", to_action), ("load -> alarm fired", to_fire)):
-                figure = f"{min(values):5.1f} / {statistics.median(values):5.1f} / {max(values):5.1f}"
-                print(f"{label:<40} {figure} s (min / median / max)")
-        finally:
-            cloud.cli("down", check=False)
+            time.sleep(5)
+            action, fire = one_run(cloud, state, name, alarm)
+            to_action.append(action)
+            to_fire.append(fire)
+            print(f"    run: threshold crossed -> reboot done {action:.1f} s; load started -> ALARM {fire:.1f} s")
+        for label, values in (("threshold crossed -> action done", to_action), ("load -> alarm fired", to_fire)):
+            print(f"{label:<40} {spread(values)} s (min / median / max)")
     return 0
 
 

@@ -13,19 +13,15 @@ two passed health checks); then stops the load and tears the deployment down. Fi
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
-
-from conftest import LocalCloud, cloud_env, private_range, wait_for  # noqa: E402
-from groups import BUSY, CALM, group_of, healthy, run_on  # noqa: E402
-from playbooks import playbook  # noqa: E402
+from benchlib import private_cloud, spread
+from conftest import LocalCloud, wait_for
+from groups import BUSY, CALM, group_of, healthy, run_on
+from playbooks import playbook
 
 GROUP = (
     "-e", "deployment_capacity=2", "-e", "deployment_capacity_max=3", "-e", "deployment_https=false",
@@ -56,24 +52,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-group-") as tmp:
-        home = Path(tmp)
-        env = cloud_env(home / "cloud", private_range(), {"LOCALCLOUD_METRICS_INTERVAL": "10"})
-        cloud = LocalCloud(home=home / "cloud", env=env)
-        cloud.cli("up", "--no-build")
-        try:
-            deploys, growths = [], []
-            for _ in range(args.runs):
-                deployed, grown = one_run(cloud, home)
-                deploys.append(deployed)
-                growths.append(grown)
-                print(f"    run: deploy with capacity 2 {deployed:.1f} s; load -> third healthy instance {grown:.1f} s")
-            for label, values in (("group deploy (capacity 2) from nothing", deploys),
-                                  ("load -> a third healthy instance", growths)):  # fmt: skip
-                figure = f"{min(values):5.1f} / {statistics.median(values):5.1f} / {max(values):5.1f}"
-                print(f"{label:<40} {figure} s (min / median / max)")
-        finally:
-            cloud.cli("down", check=False)
+    with private_cloud("bench-group-", {"LOCALCLOUD_METRICS_INTERVAL": "10"}) as (cloud, home):
+        deploys, growths = [], []
+        for _ in range(args.runs):
+            deployed, grown = one_run(cloud, home)
+            deploys.append(deployed)
+            growths.append(grown)
+            print(f"    run: deploy with capacity 2 {deployed:.1f} s; load -> third healthy instance {grown:.1f} s")
+        for label, values in (("group deploy (capacity 2) from nothing", deploys),
+                              ("load -> a third healthy instance", growths)):  # fmt: skip
+            print(f"{label:<40} {spread(values)} s (min / median / max)")
     return 0
 
 
