@@ -536,7 +536,7 @@ def scaling(reader, name):
         ("balancer", "describe_load_balancers", "LoadBalancers", "LoadBalancerNotFound", "LoadBalancerArn"),
         ("target_group", "describe_target_groups", "TargetGroups", "TargetGroupNotFound", "TargetGroupArn"),
     ):
-        wanted = names["balancer" if key == "balancer" else "target_group"]
+        wanted = names[key]
         try:
             items = getattr(elbv2, operation)(Names=[wanted], aws_retry=True)[field]
         except is_boto3_error_code(missing):

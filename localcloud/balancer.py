@@ -334,7 +334,7 @@ class Balancers:
                     if balancer.scheme == "internet-facing" and listener.protocol == "HTTP" and group is not None:
                         wanted[(balancer.dns_name, int(listener.port))] = (backend, balancer, group)
             for group in list(backend.target_groups.values()):
-                self._check_group(group)
+                self._check_group(backend, group)
         for key in set(self.frontends) - set(wanted):
             frontend = self.frontends.pop(key)
             frontend.shutdown()
@@ -414,14 +414,10 @@ class Balancers:
         )
 
     # --- health checks ------------------------------------------------------------------------
-    def _check_group(self, group: Any) -> None:
+    def _check_group(self, backend: Any, group: Any) -> None:
         now = time.monotonic()
-        balancers = [
-            b
-            for backend in self.backends()
-            for arn, b in backend.load_balancers.items()
-            if arn in group.load_balancer_arns
-        ]
+        # A target group and the balancers that use it belong to the same account and region.
+        balancers = [backend.load_balancers[arn] for arn in group.load_balancer_arns if arn in backend.load_balancers]
         for target_id in list(group.targets):
             with self._lock:
                 health = self.health.setdefault((group.arn, target_id), Health())
