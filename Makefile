@@ -13,8 +13,9 @@ STAMP       := $(VENV)/.installed
 INVENTORY   ?= inventory/aws
 LOAD_SECONDS ?= 300
 # pytest-xdist workers for the tests; each runs its own local cloud (TEST_WORKERS=0: one process).
+# PYTEST_ARGS: more pytest options for make test and make integration (say -k deploy, or --junitxml=FILE).
 TEST_WORKERS ?= 2
-PYTEST      := $(BIN)/pytest -q $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
+PYTEST      := $(BIN)/pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
 .PHONY: help setup system-packages venv image lint unit integration molecule test demo load bench up down clean clean-keys
 

@@ -8,8 +8,10 @@
 - RunInstances into an availability zone that does not offer the instance type fails with
   AWS's `Unsupported` error (moto launches any type in any zone).
 - A security group cannot be deleted while an instance uses it, nor for a while after that
-  instance is terminated, as its network interface is released, nor while a load balancer uses
-  it or another group's rule names it (`DependencyViolation`).
+  instance is terminated, as its network interface is released (`eni_release_seconds`; an
+  instance tagged `localcloud:eni-release-seconds` keeps its own figure, so a test can make a
+  slow release happen), nor while a load balancer uses it or another group's rule names it
+  (`DependencyViolation`).
 - The account's S3 Block Public Access (S3 Control) and the bucket's own are enforced: a
   public bucket policy is refused under BlockPublicPolicy, and anonymous reads that only a
   public policy allows are refused under RestrictPublicBuckets.
@@ -27,6 +29,8 @@ from typing import Any
 
 from . import config
 
+# An instance's own time from "terminated" to its network interface's release (seconds).
+ENI_RELEASE_TAG = "localcloud:eni-release-seconds"
 PUBLIC_PRINCIPALS = ("*", {"AWS": "*"}, {"AWS": ["*"]})
 
 
@@ -153,6 +157,13 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
 
     delete_security_group = EC2Backend.delete_security_group
 
+    def _release_seconds(instance: Any) -> float:
+        tags = {tag["key"]: tag["value"] for tag in instance.get_tags()}
+        try:
+            return float(tags.get(ENI_RELEASE_TAG, settings.eni_release_seconds))
+        except ValueError:
+            return settings.eni_release_seconds
+
     def _users(backend: Any, group_id: str) -> list[str]:
         now = time.monotonic()
         users = []
@@ -160,7 +171,7 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
             for instance in reservation.instances:
                 if group_id not in {group.id for group in instance.security_groups}:
                     continue
-                released = now - terminated_at.get(instance.id, 0.0) >= settings.eni_release_seconds
+                released = now - terminated_at.get(instance.id, 0.0) >= _release_seconds(instance)
                 if instance._state.name != "terminated" or not released:
                     users.append(instance.id)
         return users

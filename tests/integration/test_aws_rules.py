@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from guided import NOTHING, resources, terminate
 
-from localcloud.awsrules import zones_offering
+from localcloud.awsrules import ENI_RELEASE_TAG, zones_offering
 
 from conftest import wait_for
 from instances import Launched, launch, local_ami
@@ -88,11 +88,17 @@ def test_a_group_in_use_or_just_released_cannot_be_deleted(cloud, tmp_path):
     group = instance.describe()["SecurityGroups"][0]["GroupId"]
     with pytest.raises(ClientError, match="DependencyViolation"):
         ec2.delete_security_group(GroupId=group)
+    # The cloud's release time is 5 s (LOCALCLOUD_ENI_RELEASE_SECONDS); this instance's own, 10 s.
+    ec2.create_tags(Resources=[instance.instance_id], Tags=[{"Key": ENI_RELEASE_TAG, "Value": "10"}])
     ec2.terminate_instances(InstanceIds=[instance.instance_id])
     wait_for(lambda: instance.state() == "terminated", 60, "termination")
+    terminated = time.monotonic()
     with pytest.raises(ClientError, match="DependencyViolation"):
         ec2.delete_security_group(GroupId=group)
-    time.sleep(5)  # LOCALCLOUD_ENI_RELEASE_SECONDS
+    time.sleep(max(0.0, terminated + 6 - time.monotonic()))
+    with pytest.raises(ClientError, match="DependencyViolation"):
+        ec2.delete_security_group(GroupId=group)  # past the cloud's 5 s, within the instance's 10 s
+    time.sleep(max(0.0, terminated + 10.5 - time.monotonic()))
     ec2.delete_security_group(GroupId=group)
     assert group not in [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]
 
@@ -126,6 +132,11 @@ def test_teardown_waits_for_the_group_to_be_released(cloud, tmp_path):
     assert made.returncode == 0, made.output[-4000:]
     known_hosts = tmp_path / f"{name}.known_hosts"
     assert known_hosts.exists()
+    # A release slower than the way from the terminated instance to the group's deletion, however
+    # busy the machine (the cloud's 5 s default can pass within teardown's other deletions).
+    instances = resources(cloud, name)["instances"]
+    assert instances
+    cloud.client("ec2").create_tags(Resources=instances, Tags=[{"Key": ENI_RELEASE_TAG, "Value": "25"}])
     gone = playbook(cloud, "teardown", tmp_path, "-e", f"deployment_name={name}", "-e", "confirm=true")
     assert gone.returncode == 0, gone.output[-4000:]
     assert "FAILED - RETRYING: [localhost]: Ensure the security group is deleted" in gone.output
