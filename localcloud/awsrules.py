@@ -12,6 +12,8 @@
   instance tagged `localcloud:eni-release-seconds` keeps its own figure, so a test can make a
   slow release happen), nor while a load balancer uses it or another group's rule names it
   (`DependencyViolation`).
+- An ACM certificate a load balancer's listener uses cannot be deleted (`ResourceInUseException`),
+  and DescribeCertificate's InUseBy names the balancers using it now (moto never removes them).
 - The account's S3 Block Public Access (S3 Control) and the bucket's own are enforced: a
   public bucket policy is refused under BlockPublicPolicy, and anonymous reads that only a
   public policy allows are refused under RestrictPublicBuckets.
@@ -43,6 +45,7 @@ def install(settings: config.Settings, terminated_at: dict[str, float]) -> None:
     _install_zone_offerings()
     _install_cpu_credits()
     _install_group_dependencies(settings, terminated_at)
+    install_certificate_rules()
     _install_public_access_blocks()
     _install_s3_access_denied_message()
 
@@ -194,6 +197,46 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
         return delete_security_group(self, name=name, group_id=group_id)
 
     EC2Backend.delete_security_group = _delete_security_group
+
+
+# --- ACM ---------------------------------------------------------------------------------
+def certificate_users(account_id: str, region: str, arn: str) -> list[str]:
+    """The ARNs of the load balancers whose listeners use certificate `arn`."""
+    from moto.elbv2.models import elbv2_backends
+
+    users = set()
+    for balancer in list(elbv2_backends[account_id][region].load_balancers.values()):
+        for listener in list(balancer.listeners.values()):
+            named = [c if isinstance(c, str) else (c or {}).get("CertificateArn") for c in listener.certificates or []]
+            if arn == listener.certificate or arn in named:
+                users.add(balancer.arn)
+    return sorted(users)
+
+
+def install_certificate_rules() -> None:
+    """ACM: a certificate in use cannot be deleted, and InUseBy is current (installed by install())."""
+    from moto.acm.models import AWSCertificateManagerBackend, CertBundle
+    from moto.core.exceptions import AWSError
+
+    class ResourceInUseError(AWSError):
+        TYPE = "ResourceInUseException"
+
+    describe = CertBundle.describe
+    delete_certificate = AWSCertificateManagerBackend.delete_certificate
+
+    def _describe(self: Any) -> dict[str, Any]:
+        _, _, _, region, account_id, _ = self.arn.split(":", 5)
+        self.in_use_by = certificate_users(account_id, region, self.arn)
+        return describe(self)
+
+    def _delete_certificate(self: Any, arn: str) -> None:
+        users = certificate_users(self.account_id, self.region_name, arn)
+        if users:
+            raise ResourceInUseError(f"Certificate {arn} is in use by {', '.join(users)}")
+        return delete_certificate(self, arn)
+
+    CertBundle.describe = _describe
+    AWSCertificateManagerBackend.delete_certificate = _delete_certificate
 
 
 # --- S3 ----------------------------------------------------------------------------------

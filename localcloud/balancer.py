@@ -3,7 +3,9 @@
 - An internet-facing ALB gets a public (loopback) address of the local cloud, and its DNS name
   is that address, so a client, a browser or Ansible's uri module reaches it by DNSName as on AWS.
 - Each HTTP listener whose default action forwards to a target group listens on that address and
-  port; the ALB's security groups decide which clients may connect. Every request goes to the
+  port; the ALB's security groups decide which clients may connect. An HTTPS listener does the
+  same with TLS, with the certificate and key its CertificateArn names in ACM (moto's store: a
+  re-imported certificate is served from the next connection on), and forwards plain HTTP. Every request goes to the
   next healthy target (round robin), into the instance's namespace, with X-Forwarded-For,
   -Proto and -Port; if no target is healthy it goes to any registered one (fail open); with none
   registered it answers 503, a target that does not answer 502, one too slow 504.
@@ -18,9 +20,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import ipaddress
 import itertools
+import os
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -105,7 +111,7 @@ class BalancerHandler(BaseHTTPRequestHandler):
         client = self.client_address[0]
         forwarded = self.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{forwarded}, {client}" if forwarded else client
-        headers["X-Forwarded-Proto"] = "http"
+        headers["X-Forwarded-Proto"] = "https" if frontend.tls else "http"
         headers["X-Forwarded-Port"] = str(frontend.port)
         connection = NamespaceConnection(namespace, address, port, timeout=frontend.idle_timeout)
         try:
@@ -164,11 +170,21 @@ class Frontend(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: str, port: int, pick: Callable[[], Any], allowed: Callable[[str], bool],
-                 count: Callable[..., None], log: Callable[[str], None]):  # fmt: skip
+                 count: Callable[..., None], log: Callable[[str], None],
+                 tls: ssl.SSLContext | None = None, certificate: str = ""):  # fmt: skip
         self.pick, self.allowed, self.count, self.log = pick, allowed, count, log
         self.port = port
         self.idle_timeout = 60.0
+        # An HTTPS listener's TLS context, and what identifies its certificate (ARN and digest).
+        self.tls, self.certificate = tls, certificate
         super().__init__((address, port), BalancerHandler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, client = super().get_request()
+        if self.tls is not None:
+            # The handshake happens in the request's own thread, on its first read.
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, client
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         if self.allowed(client_address[0]):
@@ -176,6 +192,25 @@ class Frontend(ThreadingHTTPServer):
         where = f"{client_address[0]} -> {self.server_address[0]}:{self.port}"
         self.log(f"refused {where}: no rule of the load balancer's security groups allows it")
         return False
+
+
+def tls_context(certificate: bytes, key: bytes) -> ssl.SSLContext:
+    """A server TLS context for a PEM certificate and key. ssl loads them only from files: a private
+    temporary file (0600) each, removed at once."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    paths = []
+    try:
+        for content in (certificate, key):
+            handle, path = tempfile.mkstemp(prefix="localcloud-alb-", suffix=".pem")
+            paths.append(path)
+            with os.fdopen(handle, "wb") as out:
+                out.write(content)
+        context.load_cert_chain(paths[0], paths[1])
+    finally:
+        for path in paths:
+            os.unlink(path)
+    return context
 
 
 def node_address(subnet_cidr: str) -> str:
@@ -307,10 +342,8 @@ class Balancers:
     def stop(self) -> None:
         self._stop.set()
         self._checks.shutdown(wait=False, cancel_futures=True)
-        for frontend in list(self.frontends.values()):
-            frontend.shutdown()
-            frontend.server_close()
-        self.frontends.clear()
+        for key in list(self.frontends):
+            self._close(key)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.TICK):
@@ -325,24 +358,46 @@ class Balancers:
         return [backend for regions in list(elbv2_backends.values()) for backend in list(regions.values())]
 
     def tick(self) -> None:
-        wanted: dict[tuple[str, int], tuple[Any, Any, Any]] = {}
+        wanted: dict[tuple[str, int], tuple[Any, Any, Any, Any]] = {}
         for backend in self.backends():
             for balancer in list(backend.load_balancers.values()):
                 balancer.activate()
                 for listener in list(balancer.listeners.values()):
                     group = self._forward_group(backend, listener)
-                    if balancer.scheme == "internet-facing" and listener.protocol == "HTTP" and group is not None:
-                        wanted[(balancer.dns_name, int(listener.port))] = (backend, balancer, group)
+                    if balancer.scheme != "internet-facing" or group is None:
+                        continue
+                    certificate = self._certificate(backend, listener) if listener.protocol == "HTTPS" else None
+                    if listener.protocol == "HTTP" or certificate is not None:
+                        wanted[(balancer.dns_name, int(listener.port))] = (backend, balancer, group, certificate)
             for group in list(backend.target_groups.values()):
                 self._check_group(backend, group)
         for key in set(self.frontends) - set(wanted):
-            frontend = self.frontends.pop(key)
-            frontend.shutdown()
-            frontend.server_close()
-        for key, (backend, balancer, group) in wanted.items():
+            self._close(key)
+        for key, (backend, balancer, group, certificate) in wanted.items():
+            identity = certificate[0] if certificate else ""
+            if key in self.frontends and self.frontends[key].certificate != identity:
+                self._close(key)  # a listener's certificate changed (or it became HTTPS)
             if key not in self.frontends:
-                self._open(key, backend, balancer, group)
+                self._open(key, backend, balancer, group, certificate)
         self._forget_drained()
+
+    def _close(self, key: tuple[str, int]) -> None:
+        frontend = self.frontends.pop(key)
+        frontend.shutdown()
+        frontend.server_close()
+
+    def _certificate(self, backend: Any, listener: Any) -> tuple[str, bytes, bytes] | None:
+        """An HTTPS listener's default certificate from ACM, as (identity, certificate, key); None (and
+        the listener not served) when ACM does not hold it. The leaf alone is served: moto appends a
+        root of its own to every chain."""
+        from moto.acm.models import acm_backends
+
+        named = [c if isinstance(c, str) else (c or {}).get("CertificateArn") for c in listener.certificates or []]
+        arn = listener.certificate or next((a for a in named if a), None)
+        bundle = acm_backends[backend.account_id][backend.region_name]._certificates.get(arn) if arn else None
+        if bundle is None:
+            return None
+        return f"{arn} {hashlib.sha256(bundle.cert).hexdigest()}", bundle.cert, bundle.key
 
     @staticmethod
     def _forward_group(backend: Any, listener: Any) -> Any:
@@ -353,7 +408,8 @@ class Balancers:
                 return backend.target_groups[arn]
         return None
 
-    def _open(self, key: tuple[str, int], backend: Any, balancer: Any, group: Any) -> None:
+    def _open(self, key: tuple[str, int], backend: Any, balancer: Any, group: Any,
+              certificate: tuple[str, bytes, bytes] | None = None) -> None:  # fmt: skip
         address, port = key
         ec2 = group.ec2_backend
         arn = balancer.arn
@@ -378,8 +434,11 @@ class Balancers:
                 counts[key] = counts.get(key, 0) + 1
 
         try:
-            frontend = Frontend(address, port, pick, allowed, count, self.log)
-        except OSError as exc:
+            tls = tls_context(certificate[1], certificate[2]) if certificate else None
+            frontend = Frontend(
+                address, port, pick, allowed, count, self.log, tls, certificate[0] if certificate else ""
+            )
+        except (OSError, ssl.SSLError) as exc:
             self.log(f"load balancer {balancer.name}: cannot listen on {address}:{port}: {exc}")
             return
         threading.Thread(target=frontend.serve_forever, name=f"alb-{address}:{port}", daemon=True).start()

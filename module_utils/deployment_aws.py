@@ -196,3 +196,34 @@ def account_public_access_block(module, account_id, counter=None):
     configuration = found.get("PublicAccessBlockConfiguration", {})
     settings.update({snake: bool(configuration.get(camel, False)) for camel, snake in PUBLIC_ACCESS_SETTINGS.items()})
     return {"readable": True, "configured": True, "public_access_block": settings}
+
+
+# ACM lists only RSA 2048 and RSA 1024 certificates unless ListCertificates names the key types.
+ACM_KEY_TYPES = (
+    "RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1",
+)  # fmt: skip
+
+
+def tagged_certificates(acm, tags):
+    """The certificates in ACM (this region) that carry every tag in `tags`, imported ones only, as
+    {arn, domain, not_after (ISO 8601), in_use, tags}: ListCertificates, then the tags of each
+    imported certificate (ACM has no listing by tag)."""
+    summaries = paginate(acm, "list_certificates", Includes={"keyTypes": list(ACM_KEY_TYPES)})
+    found = []
+    for summary in summaries.get("CertificateSummaryList", []):
+        if summary.get("Type", "IMPORTED") != "IMPORTED":
+            continue
+        arn = summary["CertificateArn"]
+        try:
+            described = tag_dict(acm.list_tags_for_certificate(CertificateArn=arn, aws_retry=True).get("Tags"))
+        except is_boto3_error_code("ResourceNotFoundException"):
+            continue  # deleted since the listing
+        if any(described.get(key) != value for key, value in tags.items()):
+            continue
+        not_after = summary.get("NotAfter")
+        found.append({
+            "arn": arn, "domain": summary.get("DomainName", ""), "in_use": bool(summary.get("InUse")),
+            "not_after": not_after.isoformat() if hasattr(not_after, "isoformat") else str(not_after or ""),
+            "tags": described,
+        })  # fmt: skip
+    return found

@@ -5,7 +5,11 @@ would run it. Each instance writes its own id to /id.txt at boot from IMDSv2."""
 from __future__ import annotations
 
 import base64
+import datetime
+import ipaddress
 import os
+import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -14,6 +18,10 @@ import uuid
 from collections import Counter
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from conftest import LocalCloud, wait_for
 
@@ -123,6 +131,70 @@ def test_balancer_answers_on_a_loopback_address_with_each_instance_in_turn(stack
     described = stack.ec2.describe_instances(InstanceIds=list(ids))["Reservations"]
     for instance in (i for r in described for i in r["Instances"]):
         assert instance["MetadataOptions"]["HttpTokens"] == "required", "the template's IMDSv2 setting applies"
+
+
+def certificate_for(address: str, name: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate for an IP address, and its key (PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    made = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())  # fmt: skip
+    return made.public_bytes(serialization.Encoding.PEM), private
+
+
+def served_certificate(address: str) -> bytes:
+    """The DER certificate the TLS server at address:443 presents (not verified); b"" when none answers."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((address, 443), timeout=5) as raw, context.wrap_socket(raw) as tls:
+            return tls.getpeercert(binary_form=True)
+    except OSError:  # refused or reset: no listener (yet, or any more)
+        return b""
+
+
+def test_an_https_listener_serves_its_acm_certificate_and_a_reimported_one(stack):
+    acm = stack.cloud.client("acm")
+    body, key = certificate_for(stack.dns, stack.name)
+    arn = acm.import_certificate(Certificate=body, PrivateKey=key)["CertificateArn"]
+    stack.ec2.authorize_security_group_ingress(
+        GroupId=stack.lb_group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "127.0.0.0/8"}]}],
+    )
+    balancer = stack.elb.describe_load_balancers(Names=[stack.name])["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = stack.elb.create_listener(
+        LoadBalancerArn=balancer, Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": arn}],
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": stack.target_group}],
+    )["Listeners"][0]["ListenerArn"]  # fmt: skip
+    trusting = ssl.create_default_context(cadata=body.decode())
+
+    def page() -> str | None:
+        try:
+            with urllib.request.urlopen(f"https://{stack.dns}/id.txt", timeout=5, context=trusting) as answer:
+                return answer.read().decode() if answer.status == 200 else None
+        except OSError:
+            return None
+
+    text = wait_for(page, 30, "the HTTPS listener")
+    assert text in {m["InstanceId"] for m in stack.members()}, "the page of one of the group's instances"
+    assert served_certificate(stack.dns) == ssl.PEM_cert_to_DER_cert(body.decode())
+    renewed, renewed_key = certificate_for(stack.dns, stack.name)
+    acm.import_certificate(CertificateArn=arn, Certificate=renewed, PrivateKey=renewed_key)
+    expected = ssl.PEM_cert_to_DER_cert(renewed.decode())
+    wait_for(lambda: served_certificate(stack.dns) == expected, 15, "the re-imported certificate served")
+    with pytest.raises(Exception, match="ResourceInUseException"):
+        acm.delete_certificate(CertificateArn=arn)
+    stack.elb.delete_listener(ListenerArn=listener)
+    acm.delete_certificate(CertificateArn=arn)
+    wait_for(lambda: served_certificate(stack.dns) == b"", 15, "port 443 closed with the listener")
 
 
 def test_instances_refuse_the_client_and_answer_the_balancer(stack):
