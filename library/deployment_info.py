@@ -110,7 +110,8 @@ options:
     description:
       - Look up the group mode's resources by the names deploy gives them (resource_names of O(name))
         with their tags; the Auto Scaling group, the launch template, the load balancer, its target
-        group and its security group.
+        group and its security group, and the load balancer's HTTPS certificates in ACM (by their
+        tags C(Name=<name>-https), C(Deployment) and C(ManagedBy)).
     type: bool
     default: false
 # The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
@@ -228,7 +229,7 @@ scaling:
       C(policies) the scaling policies' ARNs by name),
       C(launch_template) (C(id), C(name), C(latest_version), C(tags)), C(balancer) (C(arn), C(name),
       C(dns_name), C(tags)), C(target_group) (C(arn), C(name), C(tags)), C(security_group) (as
-      RV(security_group)).
+      RV(security_group)), C(certificates) (a list of C(arn), C(domain), C(not_after), C(in_use), C(tags)).
   returned: when O(scaling=true)
   type: dict
 """
@@ -254,6 +255,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     paginate,
     status_code,
     tag_dict,
+    tagged_certificates,
 )
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
@@ -499,7 +501,7 @@ def dashboard(reader, name):
     return True
 
 
-def scaling(reader, name):
+def scaling(reader, name, managed_by):
     """The group mode's resources, by the names deploy gives them; each {} when it does not exist."""
     names = resource_names(name)
     found = {"group": {}, "launch_template": {}, "balancer": {}, "target_group": {}, "security_group": {}}
@@ -552,6 +554,12 @@ def scaling(reader, name):
             if key == "balancer":
                 found[key]["dns_name"] = item.get("DNSName", "")
     found["security_group"] = security_group(reader, "", names["balancer_security_group"], name, users=False)
+    try:
+        found["certificates"] = tagged_certificates(
+            reader.client("acm"), {"Name": names["certificate"], "Deployment": name, "ManagedBy": managed_by}
+        )
+    except (ClientError, BotoCoreError) as e:
+        raise ModuleError(f"Unable to look up the certificates named {names['certificate']} in ACM", e) from e
     return found
 
 
@@ -611,7 +619,7 @@ def read(module, reader):
     if params["dashboard_name"]:
         result["dashboard"] = dashboard(reader, params["dashboard_name"])
     if params["scaling"]:
-        result["scaling"] = scaling(reader, params["name"])
+        result["scaling"] = scaling(reader, params["name"], params["managed_by"])
     return result
 
 

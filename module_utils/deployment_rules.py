@@ -377,12 +377,6 @@ def _group_relations(values: dict) -> list[str]:
             f"deployment_capacity={capacity} must lie between deployment_capacity_min ({sizes['min']}) and "
             f"deployment_capacity_max ({sizes['max']}): change one of the three."
         )
-    if values.get("deployment_https", True) is not False:
-        problems.append(
-            "deployment_https=true does not go with deployment_capacity: the load balancer serves HTTP only (HTTPS "
-            "there needs a certificate in AWS Certificate Manager, which this project does not manage yet). "
-            "Add -e deployment_https=false, or deploy one instance (deployment_capacity=0) for its self-signed HTTPS."
-        )
     if "reboot" in (values.get("deployment_high_cpu_actions") or []):
         problems.append(
             'deployment_high_cpu_actions=["reboot"] does not go with deployment_capacity: a busy group grows '
@@ -468,6 +462,8 @@ def resource_names(name, key_name="", security_group="", bucket_name="", account
         "balancer": short_name(name, "lb"),
         "target_group": short_name(name, "tg"),
         "balancer_security_group": f"{name}-lb",
+        # The load balancer's self-signed HTTPS certificate in ACM (its Name tag).
+        "certificate": f"{name}-https",
         "policies": {"out": f"{name}-scale-out", "in": f"{name}-scale-in"},
         "dashboard": name,
         "bucket": bucket_name or derived_bucket,

@@ -24,7 +24,7 @@ from groups import BUSY, CALM, group_of, healthy, run_on
 from playbooks import playbook
 
 GROUP = (
-    "-e", "deployment_capacity=2", "-e", "deployment_capacity_max=3", "-e", "deployment_https=false",
+    "-e", "deployment_capacity=2", "-e", "deployment_capacity_max=3",
     "-e", "deployment_high_cpu_threshold=30", "-e", "deployment_high_cpu_minutes=1",
 )  # fmt: skip
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import urllib.error
 import urllib.request
 
@@ -50,3 +52,14 @@ def run_on(cloud: LocalCloud, deployment: dict, members, command: str) -> None:
         instance = ec2.describe_instances(InstanceIds=[member])["Reservations"][0]["Instances"][0]
         result = ssh({**deployment, "ip": instance["PublicIpAddress"]}, command)
         assert result.returncode == 0, result.stderr
+
+
+def served_certificate(address: str) -> bytes:
+    """The DER certificate the TLS server at address:443 presents (not verified); b"" when none answers."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((address, 443), timeout=5) as raw, context.wrap_socket(raw) as tls:
+            return tls.getpeercert(binary_form=True)
+    except OSError:  # refused or reset: no listener (yet, or any more)
+        return b""

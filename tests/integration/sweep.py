@@ -60,6 +60,11 @@ def scaling(cloud: LocalCloud, name: str) -> list[str]:
     found += [f"launch template {t['LaunchTemplateName']}"
               for t in cloud.client("ec2").describe_launch_templates()["LaunchTemplates"]
               if t["LaunchTemplateName"] == f"{name}-web"]  # fmt: skip
+    acm = cloud.client("acm")
+    for summary in acm.list_certificates()["CertificateSummaryList"]:
+        tags = acm.list_tags_for_certificate(CertificateArn=summary["CertificateArn"])["Tags"]
+        if {"Key": "Name", "Value": f"{name}-https"} in tags:
+            found.append(f"certificate {summary['CertificateArn']}")
     return found
 
 

@@ -132,7 +132,7 @@ def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path)
 def test_the_group_policy_deploys_and_tears_down_a_group(iam_cloud, tmp_path):
     keys = user_with(iam_cloud, POLICY, GROUP_POLICY)
     name = f"g{uuid.uuid4().hex[:7]}"
-    group = ["-e", "deployment_capacity=2", "-e", "deployment_https=false"]
+    group = ["-e", "deployment_capacity=2"]
     first = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *group))
     assert first.returncode == 0, first.output[-5000:]
     gone = playbook(iam_cloud, "teardown", tmp_path, *as_user(keys, name, "-e", "confirm=true"))

@@ -8,7 +8,6 @@ import base64
 import datetime
 import ipaddress
 import os
-import socket
 import ssl
 import subprocess
 import time
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conftest import LocalCloud, wait_for
+from groups import served_certificate
 
 USER_DATA = """#cloud-config
 runcmd:
@@ -148,17 +148,6 @@ def certificate_for(address: str, name: str) -> tuple[bytes, bytes]:
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())  # fmt: skip
     return made.public_bytes(serialization.Encoding.PEM), private
-
-
-def served_certificate(address: str) -> bytes:
-    """The DER certificate the TLS server at address:443 presents (not verified); b"" when none answers."""
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    try:
-        with socket.create_connection((address, 443), timeout=5) as raw, context.wrap_socket(raw) as tls:
-            return tls.getpeercert(binary_form=True)
-    except OSError:  # refused or reset: no listener (yet, or any more)
-        return b""
 
 
 def test_an_https_listener_serves_its_acm_certificate_and_a_reimported_one(stack):

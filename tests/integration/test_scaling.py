@@ -5,6 +5,7 @@ alarms act within the test)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -16,14 +17,14 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, own_cloud, wait_for
-from groups import BUSY, CALM, group_of, healthy, page_instance, run_on
+from groups import BUSY, CALM, group_of, healthy, page_instance, run_on, served_certificate
 from playbooks import playbook, playbook_command
 from sweep import NOTHING, containers, sweep
 
 # A 15 % threshold: the busy loops share the machine's cores with the rest of the test suite, so each
 # instance may get well under a core; idle, the instances stay under 2 %.
 GROUP = (
-    "-e", "deployment_capacity=2", "-e", "deployment_capacity_max=3", "-e", "deployment_https=false",
+    "-e", "deployment_capacity=2", "-e", "deployment_capacity_max=3",
     "-e", "deployment_high_cpu_threshold=15", "-e", "deployment_high_cpu_minutes=1", "-e", "deployment_idle_minutes=1",
 )  # fmt: skip
 
@@ -73,6 +74,10 @@ def test_deploy_runs_two_healthy_instances_in_two_zones_behind_the_balancer(scal
     assert healthy(scaling_cloud, deployment["name"]) == sorted(members)
     assert all(containers(scaling_cloud, member) for member in members), "each instance is a container"
     assert f"Web page:    http://{deployment['dns']}/" in deployment["output"]
+    https = re.search(r"HTTPS:\s+https://(\S+)/ \(self-signed; SHA-256 ([0-9a-f:]+)\)", deployment["output"])
+    assert https and https.group(1) == deployment["dns"], "HTTPS on the balancer, as the single instance serves it"
+    served = hashlib.sha256(served_certificate(deployment["dns"])).hexdigest()
+    assert served == https.group(2).replace(":", ""), "port 443 presents the certificate the summary names"
     seen = Counter(page_instance(f"http://{deployment['dns']}/")[1] for _ in range(6))
     assert sorted(seen) == sorted(members) and set(seen.values()) == {3}, f"round robin over both: {seen}"
     instances = scaling_cloud.client("ec2").describe_instances(InstanceIds=members)["Reservations"]

@@ -269,6 +269,8 @@ def test_the_filters_are_registered_once_each():
     names = [name for plugin in plugins.values() for name in plugin.FilterModule().filters()]
     assert len(names) == len(set(names))
     assert set(names) == {
+        "deployment_balancer_listeners",
+        "deployment_newest_certificate",
         "deployment_group_subnets",
         "deployment_mode_problem",
         "deployment_owned",
@@ -687,7 +689,7 @@ def test_resource_names_are_derived_in_one_place_and_a_given_name_wins():
 
 
 def group_problems(**values):
-    base = {"deployment_capacity": 2, "deployment_https": False, "deployment_high_cpu_actions": ["notify"]}
+    base = {"deployment_capacity": 2, "deployment_high_cpu_actions": ["notify"]}
     return deployment_rules.deployment_settings_problems({**base, **values})
 
 
@@ -696,11 +698,23 @@ def test_group_mode_rules():
     assert deployment_rules.group_sizes(2) == {"desired": 2, "min": 2, "max": 4}
     assert deployment_rules.group_sizes(1, 0, 0) == {"desired": 1, "min": 1, "max": 2}
     assert "between deployment_capacity_min (3)" in group_problems(deployment_capacity_min=3)[0]
-    assert "deployment_https=false" in group_problems(deployment_https=True)[0]
+    assert group_problems(deployment_https=True) == group_problems(deployment_https=False) == []
     assert "grows" in group_problems(deployment_high_cpu_actions=["reboot"])[0]
     assert "deployment_security_group" in group_problems(deployment_security_group="sg-1")[0]
     assert "give 0 to 20" in group_problems(deployment_capacity=21)[0]
     assert deployment_rules.deployment_settings_problems({"deployment_capacity": 0, "deployment_https": True}) == []
+
+
+def test_the_balancer_listens_on_https_only_with_a_certificate():
+    http = checks.deployment_balancer_listeners("arn:tg")
+    assert [(listener["Protocol"], listener["Port"]) for listener in http] == [("HTTP", 80)]
+    both = checks.deployment_balancer_listeners("arn:tg", "arn:cert")
+    assert [(listener["Protocol"], listener["Port"]) for listener in both] == [("HTTP", 80), ("HTTPS", 443)]
+    assert both[1]["Certificates"] == [{"CertificateArn": "arn:cert"}]
+    assert {a["TargetGroupArn"] for listener in both for a in listener["DefaultActions"]} == {"arn:tg"}
+    assert checks.deployment_newest_certificate([]) == ""
+    dated = [{"arn": "new", "not_after": "2029-01-01T00:00:00+00:00"}, {"arn": "old", "not_after": "2027-01-01"}]
+    assert checks.deployment_newest_certificate(dated) == "new"
 
 
 def test_a_deployment_keeps_its_mode():

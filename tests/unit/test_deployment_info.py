@@ -264,7 +264,8 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
     rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, scaling=True)
     assert rc == 0, result
     assert result["scaling"] == {
-        k: {} for k in ("group", "launch_template", "balancer", "target_group", "security_group")
+        **{k: {} for k in ("group", "launch_template", "balancer", "target_group", "security_group")},
+        "certificates": [],
     }
 
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
@@ -291,6 +292,10 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
         AutoScalingGroupName=f"{name}-web", PolicyName=f"{name}-scale-out", PolicyType="SimpleScaling",
         AdjustmentType="ChangeInCapacity", ScalingAdjustment=1,
     )  # fmt: skip
+    ours = {"Deployment": name, "ManagedBy": MANAGED_BY}
+    certificate = run_module("acm_certificate_self_signed", name=f"{name}-https", domain="a.example", tags=ours)[1]
+    run_module("acm_certificate_self_signed", name=f"{name}-https", domain="a.example",
+               tags={**ours, "ManagedBy": "another-tool"})  # fmt: skip
 
     rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, scaling=True)
     assert rc == 0, result
@@ -304,3 +309,6 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
         "arn": target_group["TargetGroups"][0]["TargetGroupArn"], "name": f"{name}-tg", "tags": ours,
     }  # fmt: skip
     assert found["security_group"]["group_id"] == group
+    assert [(c["arn"], c["tags"]) for c in found["certificates"]] == [
+        (certificate["arn"], {**ours, "Name": f"{name}-https"})
+    ], "only the certificate with the deployment's tags"

@@ -392,6 +392,29 @@ def deployment_group_subnets(subnets: list, zones: list) -> list[str]:
     return [s["subnet_id"] for s in usable]
 
 
+# AWS's recommended security policy for HTTPS listeners (TLS 1.3 and 1.2, forward secrecy).
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+def deployment_balancer_listeners(target_group_arn: str, certificate_arn: str = "") -> list[dict]:
+    """The load balancer's listeners (elb_application_lb's listeners): HTTP on port 80 and, with a
+    certificate, HTTPS on port 443, each forwarding to the target group."""
+    forward = [{"Type": "forward", "TargetGroupArn": target_group_arn}]
+    listeners = [{"Protocol": "HTTP", "Port": 80, "DefaultActions": forward}]
+    if certificate_arn:
+        listeners.append({
+            "Protocol": "HTTPS", "Port": 443, "SslPolicy": TLS_POLICY,
+            "Certificates": [{"CertificateArn": certificate_arn}], "DefaultActions": forward,
+        })  # fmt: skip
+    return listeners
+
+
+def deployment_newest_certificate(certificates: list) -> str:
+    """The ARN of the certificate valid longest (deployment_info's scaling.certificates); '' for none."""
+    dated = sorted(certificates or [], key=lambda c: c.get("not_after") or "")
+    return dated[-1]["arn"] if dated else ""
+
+
 def deployment_key_users(key_pairs: list, instances: list) -> list[str]:
     """What still needs the private keys make clean-keys would delete: each key pair and each
     instance launched with one (ec2_key_info's keypairs, ec2_instance_info's instances), with the
@@ -428,4 +451,6 @@ class FilterModule:
             "deployment_owned": deployment_owned,
             "deployment_group_tags": deployment_group_tags,
             "deployment_key_users": deployment_key_users,
+            "deployment_balancer_listeners": deployment_balancer_listeners,
+            "deployment_newest_certificate": deployment_newest_certificate,
         }
