@@ -112,6 +112,9 @@ options:
         with their tags; the Auto Scaling group, the launch template, the load balancer, its target
         group and its security group, and the load balancer's HTTPS certificates in ACM (by their
         tags C(Name=<name>-https), C(Deployment) and C(ManagedBy)).
+      - The load balancer's security group is looked up first: deploy creates it before the rest of
+        the group mode and teardown deletes it after, so without it the other lookups (five more
+        calls) are skipped, as for every single-instance deployment.
     type: bool
     default: false
 # The AWS connection options (region, endpoint_url, credentials), as amazon.aws's modules have them.
@@ -502,9 +505,14 @@ def dashboard(reader, name):
 
 
 def scaling(reader, name, managed_by):
-    """The group mode's resources, by the names deploy gives them; each {} when it does not exist."""
+    """The group mode's resources, by the names deploy gives them; each {} when it does not exist.
+    None exists without the load balancer's security group, made first and deleted last."""
     names = resource_names(name)
-    found = {"group": {}, "launch_template": {}, "balancer": {}, "target_group": {}, "security_group": {}}
+    found = {"group": {}, "launch_template": {}, "balancer": {}, "target_group": {}, "security_group": {},
+             "certificates": []}  # fmt: skip
+    found["security_group"] = security_group(reader, "", names["balancer_security_group"], name, users=False)
+    if not found["security_group"]:
+        return found
     what = f"look the Auto Scaling group {names['group']} up"
     groups = reader.pages(
         "autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups", what, AutoScalingGroupNames=[names["group"]]
@@ -553,7 +561,6 @@ def scaling(reader, name, managed_by):
             found[key] = {"arn": item[arn_key], "name": wanted, "tags": tag_dict(tags)}
             if key == "balancer":
                 found[key]["dns_name"] = item.get("DNSName", "")
-    found["security_group"] = security_group(reader, "", names["balancer_security_group"], name, users=False)
     try:
         found["certificates"] = tagged_certificates(
             reader.client("acm"), {"Name": names["certificate"], "Deployment": name, "ManagedBy": managed_by}

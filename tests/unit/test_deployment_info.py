@@ -267,6 +267,11 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
         **{k: {} for k in ("group", "launch_template", "balancer", "target_group", "security_group")},
         "certificates": [],
     }
+    # Without the load balancer's security group (made first, deleted last), nothing more is asked.
+    asked = set(result["api_calls_by_operation"])
+    assert "DescribeSecurityGroups" in asked
+    assert not asked & {"DescribeAutoScalingGroups", "DescribeLaunchTemplates", "DescribeLoadBalancers",
+                        "DescribeTargetGroups", "ListCertificates"}  # fmt: skip
 
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
     subnets = [
