@@ -169,15 +169,23 @@ def test_the_policy_fits_iam_and_grants_no_wildcard_action():
     sids = [statement["Sid"] for statement in POLICY["Statement"]]
     assert len(sids) == len(set(sids))
     assert len(json.dumps(POLICY, separators=(",", ":"))) <= 6144, "over IAM's managed-policy size limit"
-    # autoscaling and elasticloadbalancing: reads only, as teardown and monitor look for a group on every deployment.
-    services = {"ec2", "s3", "ssm", "cloudwatch", "sns", "iam", "autoscaling", "elasticloadbalancing"}
+    # autoscaling, elasticloadbalancing and acm: reads only, as teardown looks for a group on every deployment.
+    services = {"ec2", "s3", "ssm", "cloudwatch", "sns", "iam", "autoscaling", "elasticloadbalancing", "acm"}
     assert {a.split(":")[0] for a in granted(POLICY)} <= services
     assert all(
-        a.split(":")[1].startswith("Describe") for a in granted(POLICY) if a.startswith(("autoscaling", "elastic"))
+        a.split(":")[1].startswith(("Describe", "List"))
+        for a in granted(POLICY)
+        if a.startswith(("autoscaling", "elastic", "acm"))
     )
     assert not any("*" in a for a in granted(POLICY))
     assert len(json.dumps(GROUP_POLICY, separators=(",", ":"))) <= 6144
-    assert {a.split(":")[0] for a in granted(GROUP_POLICY)} <= {"ec2", "autoscaling", "elasticloadbalancing", "iam"}
+    assert {a.split(":")[0] for a in granted(GROUP_POLICY)} <= {
+        "ec2",
+        "autoscaling",
+        "elasticloadbalancing",
+        "iam",
+        "acm",
+    }
     assert not any("*" in a for a in granted(GROUP_POLICY))
     shared = {"ec2:RunInstances", "ec2:CreateTags", "iam:CreateServiceLinkedRole"}  # each for its own resources
     assert not (granted(POLICY) & granted(GROUP_POLICY)) - shared
