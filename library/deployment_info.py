@@ -112,7 +112,7 @@ options:
         with their tags; the Auto Scaling group, the launch template, the load balancer, its target
         group and its security group, and the load balancer's HTTPS certificates in ACM (by their
         tags C(Name=<name>-https), C(Deployment) and C(ManagedBy)).
-      - The load balancer's security group is looked up first: deploy creates it before the rest of
+      - The load balancer's security group is looked up first, as deploy creates it before the rest of
         the group mode and teardown deletes it after, so without it the other lookups (five more
         calls) are skipped, as for every single-instance deployment.
     type: bool
