@@ -253,8 +253,6 @@ def delete(acm, arn, deadline, required=True):
 
 def present(module, acm, found):
     params = module.params
-    if not params["domain"]:
-        raise ModuleError("domain is required with state=present: the DNS name the certificate covers.")
     kept, pem = current(acm, found, params["domain"], params["renew_days"])
     result = {"changed": False, "deleted": []}
     if kept is None:

@@ -200,6 +200,13 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
 
 
 # --- ACM ---------------------------------------------------------------------------------
+def listener_certificates(listener: Any) -> list[str]:
+    """The certificate ARNs a moto listener names, its default first (moto keeps the default as
+    `certificate` and the list as ARNs or as {"CertificateArn": ...} entries)."""
+    named = [c if isinstance(c, str) else (c or {}).get("CertificateArn") for c in listener.certificates or []]
+    return [arn for arn in dict.fromkeys([listener.certificate, *named]) if arn]
+
+
 def certificate_users(account_id: str, region: str, arn: str) -> list[str]:
     """The ARNs of the load balancers whose listeners use certificate `arn`."""
     from moto.elbv2.models import elbv2_backends
@@ -207,8 +214,7 @@ def certificate_users(account_id: str, region: str, arn: str) -> list[str]:
     users = set()
     for balancer in list(elbv2_backends[account_id][region].load_balancers.values()):
         for listener in list(balancer.listeners.values()):
-            named = [c if isinstance(c, str) else (c or {}).get("CertificateArn") for c in listener.certificates or []]
-            if arn == listener.certificate or arn in named:
+            if arn in listener_certificates(listener):
                 users.add(balancer.arn)
     return sorted(users)
 

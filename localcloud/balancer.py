@@ -36,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import netns
+from .awsrules import listener_certificates
 from .forward import ingress_allowed
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
@@ -392,8 +393,7 @@ class Balancers:
         root of its own to every chain."""
         from moto.acm.models import acm_backends
 
-        named = [c if isinstance(c, str) else (c or {}).get("CertificateArn") for c in listener.certificates or []]
-        arn = listener.certificate or next((a for a in named if a), None)
+        arn = next(iter(listener_certificates(listener)), None)
         bundle = acm_backends[backend.account_id][backend.region_name]._certificates.get(arn) if arn else None
         if bundle is None:
             return None
