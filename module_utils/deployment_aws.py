@@ -21,6 +21,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import tag_dict
 
 # S3 Block Public Access: AWS's names and the snake_case names the modules return.
 PUBLIC_ACCESS_SETTINGS = {
@@ -94,13 +95,6 @@ def unit_problem(option, unit):
     close = [u for u in CLOUDWATCH_UNITS if u.lower() == str(unit).lower()]
     hint = f" (did you mean {close[0]}?)" if close else ""
     return f"{option}: {unit!r} is not a CloudWatch unit{hint}; use one of {', '.join(CLOUDWATCH_UNITS)}"
-
-
-def tag_dict(tags):
-    """AWS's [{'Key': k, 'Value': v}] (any letter case) as {k: v}; a dict stays as it is."""
-    if isinstance(tags, dict):
-        return dict(tags)
-    return {t.get("Key", t.get("key")): t.get("Value", t.get("value", "")) for t in tags or []}
 
 
 def status_code(error):

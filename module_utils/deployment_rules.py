@@ -11,6 +11,7 @@ and answers filters) and the modules that take the same values (s3_image_upload'
 - ``deployment_problem(value, 'deployment_bucket_name')``: why a setting's value is not usable
   ('' when it is); ``bucket_name_problem(name)`` the same for a bucket name alone.
 - ``shown(value)``: a value as the user would type it, for messages.
+- ``tag_dict(tags)``: AWS's tag list as a dict (here, free of boto3, so filters can use it).
 - ``resource_names(name, ...)``: the names deploy gives a deployment's resources, the one place
   they are derived (the collection's resource_names filter, deployment_info's bucket).
 """
@@ -470,3 +471,10 @@ def resource_names(name, key_name="", security_group="", bucket_name="", account
         "derived_bucket": derived_bucket,
         "derived_key_pair": f"{name}-key",
     }
+
+
+def tag_dict(tags):
+    """AWS's [{'Key': k, 'Value': v}] (any letter case) as {k: v}; a dict stays as it is."""
+    if isinstance(tags, dict):
+        return dict(tags)
+    return {t.get("Key", t.get("key")): t.get("Value", t.get("value", "")) for t in tags or []}

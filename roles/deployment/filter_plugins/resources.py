@@ -24,11 +24,11 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import tag_dict
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import (
     group_sizes,
     resource_names,
     shown,
+    tag_dict,
 )
 
 # What taking another deployment's resource would do, by kind of resource.
