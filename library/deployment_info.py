@@ -229,6 +229,8 @@ scaling:
   description:
     - With O(scaling=true), the group mode's resources; each empty when it does not exist.
     - C(group) (C(name), C(arn), C(min_size), C(max_size), C(desired_capacity), C(instances), C(tags),
+      C(tags_propagated), C(subnets), C(target_group_arns), C(health_check_type), C(health_check_grace),
+      C(default_cooldown), C(launch_template) (C(name), C(version)), C(metrics_enabled),
       C(policies) the scaling policies' ARNs by name),
       C(launch_template) (C(id), C(name), C(latest_version), C(tags)), C(balancer) (C(arn), C(name),
       C(dns_name), C(tags)), C(target_group) (C(arn), C(name), C(tags)), C(security_group) (as
@@ -522,6 +524,19 @@ def scaling(reader, name, managed_by):
             "name": group["AutoScalingGroupName"], "arn": group.get("AutoScalingGroupARN", ""),
             "min_size": group["MinSize"], "max_size": group["MaxSize"], "desired_capacity": group["DesiredCapacity"],
             "instances": [i["InstanceId"] for i in group.get("Instances", [])], "tags": tag_dict(group.get("Tags")),
+            # What autoscaling_group sets, so that check mode can tell an unchanged group (the module
+            # itself says "changed" in check mode for any group that exists).
+            "tags_propagated": all(t.get("PropagateAtLaunch") for t in group.get("Tags", [])),
+            "subnets": sorted(s for s in group.get("VPCZoneIdentifier", "").split(",") if s),
+            "target_group_arns": sorted(group.get("TargetGroupARNs", [])),
+            "health_check_type": group.get("HealthCheckType", ""),
+            "health_check_grace": group.get("HealthCheckGracePeriod", 0),
+            "default_cooldown": group.get("DefaultCooldown", 0),
+            "launch_template": {
+                "name": group.get("LaunchTemplate", {}).get("LaunchTemplateName", ""),
+                "version": group.get("LaunchTemplate", {}).get("Version", ""),
+            },
+            "metrics_enabled": bool(group.get("EnabledMetrics")),
         }  # fmt: skip
         policies = reader.pages(
             "autoscaling", "describe_policies", "ScalingPolicies", f"read the scaling policies of {names['group']}",

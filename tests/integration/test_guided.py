@@ -130,9 +130,14 @@ def test_tags_alarm_restores_only_the_alarm(cloud, reused):
     assert found["Dimensions"] == [{"Name": "InstanceId", "Value": instance_id}]
 
 
-def test_tags_page_without_an_instance_stops_at_once_creating_nothing(cloud, tmp_path):
+@pytest.mark.parametrize(
+    "args",
+    [("--tags", "image,page"), ("--tags", "image", "-e", "deployment_capacity=2")],
+    ids=["page", "image-in-the-group-mode"],
+)
+def test_tags_page_without_an_instance_stops_at_once_creating_nothing(cloud, tmp_path, args):
     name = new_name("p")
-    run = run_playbook(cloud, tmp_path, "-e", f"deployment_name={name}", "--tags", "image,page")
+    run = run_playbook(cloud, tmp_path, "-e", f"deployment_name={name}", *args)
     assert run.returncode != 0
     assert f"Deployment {name} has no instance" in flat(run.output)
     assert resources(cloud, name) == NOTHING

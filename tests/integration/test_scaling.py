@@ -101,6 +101,19 @@ def test_a_rerun_changes_nothing(scaling_cloud, deployment):
                        *GROUP, "--check")  # fmt: skip
     assert checked.returncode == 0, checked.output[-4000:]
     assert "Would create the load balancer" not in checked.output, "check mode finds the group's resources"
+    recap = re.findall(r"changed=(\d+)", checked.output.split("PLAY RECAP")[-1])
+    assert recap and set(recap) == {"0"}, "check mode calls the unchanged group unchanged"
+
+
+def test_tags_page_refreshes_the_group_without_its_security_group_steps(scaling_cloud, deployment):
+    """--tags page leaves security_group.yml out: the balancer and launch template use the groups found."""
+    run = playbook(scaling_cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}",
+                   *GROUP, "--tags", "page")  # fmt: skip
+    assert run.returncode == 0, run.output[-4000:]
+    recap = re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])
+    assert recap and set(recap) == {"0"}, run.output.split("PLAY RECAP")[-1]
+    assert "TASK [deployment : Ensure the load balancer answers HTTP" in run.output, "group.yml ran"
+    assert f"Web page:    http://{deployment['dns']}/" in run.output
 
 
 def test_switching_modes_is_refused_before_anything_changes(scaling_cloud, deployment):
@@ -141,6 +154,38 @@ def test_monitor_reports_every_instance_and_the_group(scaling_cloud, deployment)
     assert {m for m in members if any(m in row for row in rows)} == set(members)
     assert any(f"{deployment['name']}-web" in row for row in rows), "the group's average CPU"
     assert "GroupInServiceInstances" in report.output
+
+
+def test_a_dead_web_server_is_replaced_while_the_page_answers(scaling_cloud, deployment):
+    """Apache stopped on one instance: its target goes unhealthy, the group (ELB health checks) replaces
+    it with one that serves its own page, and the balancer answers no 5xx once the target is marked."""
+    name, elbv2 = deployment["name"], scaling_cloud.client("elbv2")
+    before = {i["InstanceId"] for i in group_of(scaling_cloud, name)["Instances"]}
+    victim = sorted(before)[0]
+    arn = elbv2.describe_target_groups(Names=[f"{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    run_on(scaling_cloud, deployment, [victim], "sudo systemctl stop apache2")
+    answers, failed_after_marked, marked = Counter(), Counter(), False
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        status, shown = page_instance(f"http://{deployment['dns']}/")
+        answers[status] += 1
+        health = {
+            d["Target"]["Id"]: d["TargetHealth"]["State"]
+            for d in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+        }
+        marked = marked or health.get(victim, "unused") != "healthy"
+        if marked and (status >= 500 or status == 0) and "healthy" in health.values():
+            failed_after_marked[status] += 1
+        new = {i for i, state in health.items() if state == "healthy"} - before
+        if new and shown in new:
+            break
+        time.sleep(0.3)
+    else:
+        pytest.fail(f"no replacement served within 240 s: {health}, answers {answers}")
+    assert marked, "the stopped web server failed its health checks"
+    assert victim not in {i["InstanceId"] for i in group_of(scaling_cloud, name)["Instances"]}, "replaced"
+    assert not failed_after_marked, f"failures once the target was marked, a healthy one left: {failed_after_marked}"
+    wait_for(lambda: len(healthy(scaling_cloud, name)) == 2, 60, "two healthy instances again")
 
 
 def test_a_changed_template_rolls_the_instances_while_the_page_answers(scaling_cloud, deployment):

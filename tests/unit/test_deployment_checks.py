@@ -277,6 +277,7 @@ def test_the_filters_are_registered_once_each():
         "deployment_page_instance",
         "deployment_group_sizes",
         "deployment_group_tags",
+        "deployment_scaling_group_is_current",
         "deployment_problem",
         "deployment_missing_ports",
         "deployment_owner_problem",
@@ -473,6 +474,37 @@ TAGS = {"Deployment": "web", "ManagedBy": "m", "Name": "web-web"}
 )
 def test_a_group_is_current_only_with_exactly_the_rules_and_tags_deploy_gives(group, https, current):
     assert checks.deployment_group_is_current(group, TAGS, "203.0.113.7/32", https) is current
+
+
+SCALING_WANTED = {
+    "min_size": "2", "max_size": "4", "desired_capacity": "2", "subnets": ["subnet-b", "subnet-a"],
+    "target_group_arns": ["arn:tg"], "health_check_type": "ELB", "health_check_grace": "600",
+    "default_cooldown": 300, "launch_template": {"name": "web-web", "version": "$Default"}, "tags": TAGS,
+}  # fmt: skip
+SCALING_FOUND = {
+    "name": "web-web", "min_size": 2, "max_size": 4, "desired_capacity": 2, "subnets": ["subnet-a", "subnet-b"],
+    "target_group_arns": ["arn:tg"], "health_check_type": "ELB", "health_check_grace": 600, "default_cooldown": 300,
+    "launch_template": {"name": "web-web", "version": "$Default"}, "tags": TAGS, "tags_propagated": True,
+    "metrics_enabled": True, "instances": ["i-1", "i-2"], "policies": {},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "current"),
+    [
+        ({}, True),
+        ({"desired_capacity": 3}, False),  # scaled out since: deploy sets it back
+        ({"subnets": ["subnet-a"]}, False),
+        ({"health_check_grace": 300}, False),
+        ({"launch_template": {"name": "web-web", "version": "3"}}, False),
+        ({"tags": {**TAGS, "Team": "web"}}, False),
+        ({"tags_propagated": False}, False),
+        ({"metrics_enabled": False}, False),
+    ],
+)
+def test_check_mode_calls_a_scaling_group_unchanged_only_when_it_is_as_deploy_sets_it(changes, current):
+    assert checks.deployment_scaling_group_is_current({**SCALING_FOUND, **changes}, SCALING_WANTED) is current
+    assert checks.deployment_scaling_group_is_current({}, SCALING_WANTED) is False
 
 
 @pytest.mark.parametrize(

@@ -289,7 +289,7 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
     target_group = elbv2.create_target_group(Name=f"{name}-tg", Protocol="HTTP", Port=80, VpcId=vpc, Tags=tags(name))
     balancer = elbv2.create_load_balancer(Name=f"{name}-lb", Subnets=subnets, SecurityGroups=[group], Tags=tags(name))
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=f"{name}-web", LaunchTemplate={"LaunchTemplateName": f"{name}-web"},
+        AutoScalingGroupName=f"{name}-web", LaunchTemplate={"LaunchTemplateName": f"{name}-web", "Version": "$Default"},
         MinSize=0, MaxSize=2, DesiredCapacity=0, VPCZoneIdentifier=",".join(subnets),
         Tags=[{**t, "PropagateAtLaunch": True} for t in tags(name)],
     )  # fmt: skip
@@ -307,6 +307,11 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
     found, ours = result["scaling"], {"Deployment": name, "ManagedBy": MANAGED_BY}
     assert (found["group"]["name"], found["group"]["max_size"], found["group"]["tags"]) == (f"{name}-web", 2, ours)
     assert list(found["group"]["policies"]) == [f"{name}-scale-out"]
+    assert (found["group"]["subnets"], found["group"]["launch_template"]) == (
+        sorted(subnets),
+        {"name": f"{name}-web", "version": "$Default"},
+    ), "what check mode compares"
+    assert found["group"]["tags_propagated"] and not found["group"]["metrics_enabled"]
     assert (found["launch_template"]["name"], found["launch_template"]["tags"]) == (f"{name}-web", ours)
     assert found["balancer"]["arn"] == balancer["LoadBalancers"][0]["LoadBalancerArn"]
     assert found["balancer"]["tags"] == ours and found["balancer"]["dns_name"]

@@ -9,7 +9,8 @@ whose they are (tasks/discover.yml, key_pair.yml, security_group.yml, bucket.yml
   whether a resource is the deployment's, and why one cannot be taken over.
 - ``instances | deployment_instance_is_current(wanted)``, ``bucket | deployment_bucket_is_current(...)``,
   ``group | deployment_group_is_current(...)``, ``topic | deployment_topic_is_current(...)``: whether
-  the ensure-task may be skipped.
+  the ensure-task may be skipped; ``group | deployment_scaling_group_is_current(wanted)``: whether check
+  mode may call the Auto Scaling group unchanged.
 - ``settings | deployment_alarm_specs``, ``specs | deployment_alarms_to_change(found)``: the alarms as
   data, and those that differ.
 - ``ip_permissions | deployment_missing_ports(ssh_cidr)``, ``ip_permissions | deployment_allows_port(port)``:
@@ -359,6 +360,22 @@ def deployment_group_sizes(capacity, minimum=0, maximum=0) -> dict:
     return group_sizes(int(capacity or 0), int(minimum or 0), int(maximum or 0))
 
 
+def deployment_scaling_group_is_current(group: dict, wanted: dict) -> bool:
+    """Whether the Auto Scaling group (deployment_info's scaling.group) already is as deploy sets it:
+    `wanted` holds min_size, max_size, desired_capacity, subnets, target_group_arns, health_check_type,
+    health_check_grace, default_cooldown, launch_template (name, version) and tags. Check mode asks,
+    because amazon.aws.autoscaling_group reports every existing group as changed there."""
+    if not group or not group.get("tags_propagated") or not group.get("metrics_enabled"):
+        return False
+    have = {key: group.get(key) for key in wanted}
+    want = dict(wanted)
+    for key in ("subnets", "target_group_arns"):
+        have[key], want[key] = sorted(have[key] or []), sorted(want[key] or [])
+    for key in ("min_size", "max_size", "desired_capacity", "health_check_grace", "default_cooldown"):
+        want[key] = int(want[key])
+    return have == want
+
+
 def deployment_group_tags(tags: dict) -> list[dict]:
     """Tags as autoscaling_group takes them, each propagated to the instances the group launches."""
     return [{key: value, "propagate_at_launch": True} for key, value in sorted((tags or {}).items())]
@@ -450,6 +467,7 @@ class FilterModule:
             "deployment_page_instance": deployment_page_instance,
             "deployment_owned": deployment_owned,
             "deployment_group_tags": deployment_group_tags,
+            "deployment_scaling_group_is_current": deployment_scaling_group_is_current,
             "deployment_key_users": deployment_key_users,
             "deployment_balancer_listeners": deployment_balancer_listeners,
             "deployment_newest_certificate": deployment_newest_certificate,
