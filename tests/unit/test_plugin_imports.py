@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import COLLECTIONS, REPO
+REPO = Path(__file__).resolve().parents[2]
+COLLECTIONS = str(REPO / "collections")  # the project's collection, as ansible.cfg's collections_path
 
 PLUGINS = sorted(
     [
