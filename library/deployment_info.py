@@ -520,6 +520,7 @@ def scaling(reader, name, managed_by):
         "autoscaling", "describe_auto_scaling_groups", "AutoScalingGroups", what, AutoScalingGroupNames=[names["group"]]
     )
     for group in groups:
+        launch = group.get("LaunchTemplate", {})
         found["group"] = {
             "name": group["AutoScalingGroupName"], "arn": group.get("AutoScalingGroupARN", ""),
             "min_size": group["MinSize"], "max_size": group["MaxSize"], "desired_capacity": group["DesiredCapacity"],
@@ -532,10 +533,7 @@ def scaling(reader, name, managed_by):
             "health_check_type": group.get("HealthCheckType", ""),
             "health_check_grace": group.get("HealthCheckGracePeriod", 0),
             "default_cooldown": group.get("DefaultCooldown", 0),
-            "launch_template": {
-                "name": group.get("LaunchTemplate", {}).get("LaunchTemplateName", ""),
-                "version": group.get("LaunchTemplate", {}).get("Version", ""),
-            },
+            "launch_template": {"name": launch.get("LaunchTemplateName", ""), "version": launch.get("Version", "")},
             "metrics_enabled": bool(group.get("EnabledMetrics")),
         }  # fmt: skip
         policies = reader.pages(

@@ -37,12 +37,17 @@ def group_of(cloud: LocalCloud, name: str) -> dict:
     return groups["AutoScalingGroups"][0]
 
 
-def healthy(cloud: LocalCloud, name: str) -> list[str]:
-    """The instances deployment `name`'s target group reports healthy."""
+def target_states(cloud: LocalCloud, name: str) -> dict[str, str]:
+    """Each target of deployment `name`'s target group with its state (initial, healthy, unhealthy, draining)."""
     elbv2 = cloud.client("elbv2")
     arn = elbv2.describe_target_groups(Names=[f"{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
     found = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-    return sorted(d["Target"]["Id"] for d in found if d["TargetHealth"]["State"] == "healthy")
+    return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in found}
+
+
+def healthy(cloud: LocalCloud, name: str) -> list[str]:
+    """The instances deployment `name`'s target group reports healthy."""
+    return sorted(target for target, state in target_states(cloud, name).items() if state == "healthy")
 
 
 def run_on(cloud: LocalCloud, deployment: dict, members, command: str) -> None:

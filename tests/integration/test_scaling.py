@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, own_cloud, wait_for
-from groups import BUSY, CALM, group_of, healthy, page_instance, run_on, served_certificate
+from groups import BUSY, CALM, group_of, healthy, page_instance, run_on, served_certificate, target_states
 from playbooks import playbook, playbook_command
 from sweep import NOTHING, containers, sweep
 
@@ -95,14 +95,12 @@ def test_instances_answer_only_the_balancer(scaling_cloud, deployment):
 def test_a_rerun_changes_nothing(scaling_cloud, deployment):
     run = playbook(scaling_cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}", *GROUP)
     assert run.returncode == 0, run.output[-4000:]
-    recap = re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])
-    assert recap and set(recap) == {"0"}, run.output.split("PLAY RECAP")[-1]
+    assert run.recap and run.changed == 0, run.recap
     checked = playbook(scaling_cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}",
                        *GROUP, "--check")  # fmt: skip
     assert checked.returncode == 0, checked.output[-4000:]
     assert "Would create the load balancer" not in checked.output, "check mode finds the group's resources"
-    recap = re.findall(r"changed=(\d+)", checked.output.split("PLAY RECAP")[-1])
-    assert recap and set(recap) == {"0"}, "check mode calls the unchanged group unchanged"
+    assert checked.recap and checked.changed == 0, f"check mode calls the unchanged group unchanged: {checked.recap}"
 
 
 def test_tags_page_refreshes_the_group_without_its_security_group_steps(scaling_cloud, deployment):
@@ -110,8 +108,7 @@ def test_tags_page_refreshes_the_group_without_its_security_group_steps(scaling_
     run = playbook(scaling_cloud, "deploy", deployment["state"], "-e", f"deployment_name={deployment['name']}",
                    *GROUP, "--tags", "page")  # fmt: skip
     assert run.returncode == 0, run.output[-4000:]
-    recap = re.findall(r"changed=(\d+)", run.output.split("PLAY RECAP")[-1])
-    assert recap and set(recap) == {"0"}, run.output.split("PLAY RECAP")[-1]
+    assert run.recap and run.changed == 0, run.recap
     assert "TASK [deployment : Ensure the load balancer answers HTTP" in run.output, "group.yml ran"
     assert f"Web page:    http://{deployment['dns']}/" in run.output
 
@@ -159,20 +156,16 @@ def test_monitor_reports_every_instance_and_the_group(scaling_cloud, deployment)
 def test_a_dead_web_server_is_replaced_while_the_page_answers(scaling_cloud, deployment):
     """Apache stopped on one instance: its target goes unhealthy, the group (ELB health checks) replaces
     it with one that serves its own page, and the balancer answers no 5xx once the target is marked."""
-    name, elbv2 = deployment["name"], scaling_cloud.client("elbv2")
+    name = deployment["name"]
     before = {i["InstanceId"] for i in group_of(scaling_cloud, name)["Instances"]}
     victim = sorted(before)[0]
-    arn = elbv2.describe_target_groups(Names=[f"{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
     run_on(scaling_cloud, deployment, [victim], "sudo systemctl stop apache2")
     answers, failed_after_marked, marked = Counter(), Counter(), False
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         status, shown = page_instance(f"http://{deployment['dns']}/")
         answers[status] += 1
-        health = {
-            d["Target"]["Id"]: d["TargetHealth"]["State"]
-            for d in elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-        }
+        health = target_states(scaling_cloud, name)
         marked = marked or health.get(victim, "unused") != "healthy"
         if marked and (status >= 500 or status == 0) and "healthy" in health.values():
             failed_after_marked[status] += 1
