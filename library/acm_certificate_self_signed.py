@@ -139,7 +139,6 @@ deleted:
 """
 
 import datetime
-import hashlib
 import ipaddress
 import ssl
 import time
@@ -165,14 +164,14 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     fail,
     tagged_certificates,
 )
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import sha256_fingerprint
 
 RETRY_SECONDS = 5
 
 
 def fingerprint(pem):
     """The SHA-256 fingerprint of a PEM certificate, as community.crypto's x509_certificate_info writes it."""
-    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+    return sha256_fingerprint(ssl.PEM_cert_to_DER_cert(pem))
 
 
 def make(domain, common_name, days):

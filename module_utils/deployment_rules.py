@@ -12,6 +12,7 @@ and answers filters) and the modules that take the same values (s3_image_upload'
   ('' when it is); ``bucket_name_problem(name)`` the same for a bucket name alone.
 - ``shown(value)``: a value as the user would type it, for messages.
 - ``tag_dict(tags)``: AWS's tag list as a dict (here, free of boto3, so filters can use it).
+- ``sha256_fingerprint(der)``: a certificate's fingerprint as the summaries print it.
 - ``resource_names(name, ...)``: the names deploy gives a deployment's resources, the one place
   they are derived (the collection's resource_names filter, deployment_info's bucket).
 """
@@ -478,3 +479,10 @@ def tag_dict(tags):
     if isinstance(tags, dict):
         return dict(tags)
     return {t.get("Key", t.get("key")): t.get("Value", t.get("value", "")) for t in tags or []}
+
+
+def sha256_fingerprint(der: bytes) -> str:
+    """A DER certificate's SHA-256 fingerprint, colon-separated lower-case hex, as community.crypto's
+    x509_certificate_info writes it (what the summaries print and the checks compare)."""
+    digest = hashlib.sha256(der).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
