@@ -240,6 +240,8 @@ scaling:
 """
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
     from botocore.exceptions import BotoCoreError, ClientError
@@ -267,18 +269,21 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time
 
 
 class Reader:
-    """One module run's clients; each call raises ModuleError naming what it was for."""
+    """One module run's clients; each call raises ModuleError naming what it was for. The lookups
+    run in threads: each client is made once, under a lock (boto3 clients are thread-safe once made)."""
 
     def __init__(self, module):
         self.module = module
         self.counter = ApiCallCounter()
         self._clients = {}
+        self._lock = threading.Lock()
 
     def client(self, service):
-        if service not in self._clients:
-            client = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
-            self._clients[service] = self.counter.attach(client)
-        return self._clients[service]
+        with self._lock:
+            if service not in self._clients:
+                client = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
+                self._clients[service] = self.counter.attach(client)
+            return self._clients[service]
 
     def call(self, service, operation, what, **kwargs):
         try:
@@ -583,63 +588,82 @@ def scaling(reader, name, managed_by):
     return found
 
 
+def vpc_and_group(reader, params):
+    found = {"vpc_id": "", "subnets": [], "security_group": {}}
+    if params["vpc"]:
+        found["vpc_id"], found["subnets"] = default_vpc(reader)
+    if params["security_group"] and (found["vpc_id"] or not params["vpc"]):
+        found["security_group"] = security_group(
+            reader, found["vpc_id"], params["security_group"], params["name"], params["security_group_users"]
+        )
+    return found
+
+
+def alarms(reader, names, history):
+    described = reader.call("cloudwatch", "describe_alarms", "look the alarms up", AlarmNames=names,
+                            AlarmTypes=["MetricAlarm"])  # fmt: skip
+    found = {
+        a["AlarmName"]: {key: a.get(key) for key in (*ALARM_KEYS, *ALARM_STATE_KEYS)}
+        for a in described.get("MetricAlarms", [])
+    }
+    if history > 0:
+        for name, alarm in found.items():
+            alarm["history"] = alarm_history(reader, name, history)
+    return found
+
+
+def lookups(module, reader, account):
+    """The reads the parameters ask for, each a function giving part of the result. They are
+    independent of each other, so they run at once (a dozen calls' latency becomes a few's)."""
+    params = module.params
+    wanted = {"vpc_and_group": lambda: vpc_and_group(reader, params)}
+    if params["instance_type"]:
+        offering = instance_type_offering
+        wanted["instance_type"] = lambda: {"instance_type": offering(reader.client("ec2"), params["instance_type"])}
+    if params["key_name"]:
+        wanted["key_pair"] = lambda: {"key_pair": key_pair(reader, params["key_name"])}
+    bucket_name = resource_names(params["name"], bucket_name=params["bucket"], account_id=account,
+                                 region=module.region)["bucket"]  # fmt: skip
+    wanted["bucket"] = lambda: {"bucket": bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])}
+    if params["account_public_access_block"]:
+        wanted["account_public_access_block"] = lambda: {
+            "account_public_access_block": account_public_access_block(module, account, reader.counter)
+        }
+    if params["instance_states"]:
+        wanted["instances"] = lambda: {
+            "instances": instances(reader, params["name"], params["managed_by"], params["instance_states"])
+        }
+    if params["alarm_names"]:
+        wanted["alarms"] = lambda: {"alarms": alarms(reader, params["alarm_names"], params["alarm_history"])}
+    if params["topic_name"]:
+        wanted["topic"] = lambda: {"topic": topic(reader, params["topic_name"])}
+    if params["dashboard_name"]:
+        wanted["dashboard"] = lambda: {"dashboard": dashboard(reader, params["dashboard_name"])}
+    if params["scaling"]:
+        wanted["scaling"] = lambda: {"scaling": scaling(reader, params["name"], params["managed_by"])}
+    return wanted
+
+
 def read(module, reader):
     """What the parameters ask for, read from AWS."""
-    params = module.params
     caller = reader.call("sts", "get_caller_identity", "ask STS who the credentials belong to")
     result = {
         "changed": False,
         "account": caller["Account"],
         "arn": caller["Arn"],
         "partition": caller["Arn"].split(":")[1],
-        "vpc_id": "",
-        "subnets": [],
         "key_pair": {},
-        "security_group": {},
         "instances": [],
         "alarms": {},
         "topic": {},
         "dashboard": False,
     }
-    if params["vpc"]:
-        result["vpc_id"], result["subnets"] = default_vpc(reader)
-    if params["instance_type"]:
-        result["instance_type"] = instance_type_offering(reader.client("ec2"), params["instance_type"])
-    if params["key_name"]:
-        result["key_pair"] = key_pair(reader, params["key_name"])
-    if params["security_group"] and (result["vpc_id"] or not params["vpc"]):
-        result["security_group"] = security_group(
-            reader, result["vpc_id"], params["security_group"], params["name"], params["security_group_users"]
-        )
-    bucket_name = resource_names(
-        params["name"], bucket_name=params["bucket"], account_id=result["account"], region=module.region
-    )["bucket"]
-    result["bucket"] = bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])
-    if params["account_public_access_block"]:
-        result["account_public_access_block"] = account_public_access_block(module, result["account"], reader.counter)
-    if params["instance_states"]:
-        result["instances"] = instances(reader, params["name"], params["managed_by"], params["instance_states"])
-    if params["alarm_names"]:
-        alarms = reader.call(
-            "cloudwatch",
-            "describe_alarms",
-            "look the alarms up",
-            AlarmNames=params["alarm_names"],
-            AlarmTypes=["MetricAlarm"],
-        )
-        result["alarms"] = {
-            a["AlarmName"]: {key: a.get(key) for key in (*ALARM_KEYS, *ALARM_STATE_KEYS)}
-            for a in alarms.get("MetricAlarms", [])
-        }
-        if params["alarm_history"] > 0:
-            for name, alarm in result["alarms"].items():
-                alarm["history"] = alarm_history(reader, name, params["alarm_history"])
-    if params["topic_name"]:
-        result["topic"] = topic(reader, params["topic_name"])
-    if params["dashboard_name"]:
-        result["dashboard"] = dashboard(reader, params["dashboard_name"])
-    if params["scaling"]:
-        result["scaling"] = scaling(reader, params["name"], params["managed_by"])
+    wanted = lookups(module, reader, result["account"])
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        futures = [pool.submit(lookup) for lookup in wanted.values()]
+    # In a fixed order, so that the same failure is reported whatever finished first.
+    for future in futures:
+        result.update(future.result())
     return result
 
 

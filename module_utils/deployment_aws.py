@@ -11,6 +11,7 @@ AnsibleAWSModule, so connection options, retries and error reports are the colle
 
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlsplit, urlunsplit
 
 try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
@@ -52,6 +53,7 @@ class ApiCallCounter:
 
     def __init__(self):
         self.by_operation = {}
+        self._lock = threading.Lock()  # calls may come from several threads (deployment_info)
 
     def attach(self, client):
         # module.client() with a retry decorator returns a wrapper around the boto3 client.
@@ -60,7 +62,8 @@ class ApiCallCounter:
         return client
 
     def _count(self, model, **kwargs):
-        self.by_operation[model.name] = self.by_operation.get(model.name, 0) + 1
+        with self._lock:
+            self.by_operation[model.name] = self.by_operation.get(model.name, 0) + 1
 
     @property
     def total(self):
