@@ -353,9 +353,8 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
-    ApiCallCounter,
+    Clients,
     ModuleError,
     fail,
     unit_problem,
@@ -690,20 +689,20 @@ def summarize(points):
 
 
 def read_metrics(params, clients, region, module, now=None):
-    """The datapoints and what explains them; clients maps a service name to a function returning its client."""
+    """The datapoints and what explains them; clients("ec2") gives a service's client (Clients)."""
     validate_params(params)
     series = build_series(params)
 
     instances = {}
     if params["validate_resources"]:
         if params["instance_ids"]:
-            instances = describe_instances(clients["ec2"](), unique(params["instance_ids"]), region)
+            instances = describe_instances(clients("ec2"), unique(params["instance_ids"]), region)
         if params["bucket_names"]:
-            check_buckets(clients["s3"](), unique(params["bucket_names"]), region, module)
+            check_buckets(clients("s3"), unique(params["bucket_names"]), region, module)
 
     now = now or datetime.datetime.now(datetime.UTC)
     window = compute_window(now, params["window_minutes"], params["period"], any(s["daily"] for s in series))
-    results, messages = fetch_all(clients["cloudwatch"](), series, window)
+    results, messages = fetch_all(clients("cloudwatch"), series, window)
     for message in unique(m for m in messages if m):
         module.warn(f"CloudWatch: {message}")
 
@@ -781,19 +780,9 @@ def argument_spec():
 def main():
     module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
 
-    counter = ApiCallCounter()
-    created = {}
-
-    def client_getter(service):
-        def get():
-            if service not in created:
-                client = module.client(service, retry_decorator=AWSRetry.jittered_backoff())
-                created[service] = counter.attach(client)
-            return created[service]
-
-        return get
-
-    clients = {service: client_getter(service) for service in ("cloudwatch", "ec2", "s3")}
+    # Only the services asked for are made, all from one boto3 session.
+    clients = Clients(module)
+    counter = clients.counter
 
     try:
         report = read_metrics(module.params, clients, module.region, module)

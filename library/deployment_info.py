@@ -240,7 +240,6 @@ scaling:
 """
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missing botocore
@@ -251,10 +250,9 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
     PUBLIC_ACCESS_SETTINGS,
-    ApiCallCounter,
+    Clients,
     ModuleError,
     account_public_access_block,
     fail,
@@ -269,21 +267,13 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time
 
 
 class Reader:
-    """One module run's clients; each call raises ModuleError naming what it was for. The lookups
-    run in threads: each client is made once, under a lock (boto3 clients are thread-safe once made)."""
+    """One module run's clients (one boto3 session; see Clients); each call raises ModuleError
+    naming what it was for. The lookups run in threads: boto3 clients are thread-safe once made."""
 
     def __init__(self, module):
         self.module = module
-        self.counter = ApiCallCounter()
-        self._clients = {}
-        self._lock = threading.Lock()
-
-    def client(self, service):
-        with self._lock:
-            if service not in self._clients:
-                client = self.module.client(service, retry_decorator=AWSRetry.jittered_backoff())
-                self._clients[service] = self.counter.attach(client)
-            return self._clients[service]
+        self.client = Clients(module)
+        self.counter = self.client.counter
 
     def call(self, service, operation, what, **kwargs):
         try:
@@ -627,7 +617,9 @@ def lookups(module, reader, account):
     wanted["bucket"] = lambda: {"bucket": bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])}
     if params["account_public_access_block"]:
         wanted["account_public_access_block"] = lambda: {
-            "account_public_access_block": account_public_access_block(module, account, reader.counter)
+            "account_public_access_block": account_public_access_block(
+                module, account, client=reader.client("s3control")
+            )
         }
     if params["instance_states"]:
         wanted["instances"] = lambda: {

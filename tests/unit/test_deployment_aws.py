@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
 import pytest
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail, paginate
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
+    Clients,
+    ModuleError,
+    fail,
+    paginate,
+)
 from botocore.exceptions import ClientError
 
 
@@ -54,3 +62,34 @@ def test_fail_reports_the_aws_error_behind_a_module_error_with_its_extra_keys():
     with pytest.raises(SystemExit):
         fail(module, ModuleError("timeout must be positive"))
     assert module.calls == [("fail_json", None, "timeout must be positive", {})]
+
+
+def connection(endpoint_url):
+    """What AnsibleAWSModule's params hold for the connection (amazon.aws's get_aws_connection_info reads them)."""
+    return SimpleNamespace(params={"endpoint_url": endpoint_url, "access_key": "testing", "secret_key": "testing",
+                                   "region": "us-east-1", "validate_certs": True})  # fmt: skip
+
+
+def test_clients_come_from_one_session_once_each_retrying_and_counted(moto_endpoint):
+    clients = Clients(connection(moto_endpoint))
+    assert clients("sts").get_caller_identity(aws_retry=True)["Account"]
+    clients("s3").list_buckets(aws_retry=True)
+    clients("s3").list_buckets()
+    assert clients("s3") is clients("s3")
+    assert clients.counter.by_operation == {"GetCallerIdentity": 1, "ListBuckets": 2}
+
+
+def test_clients_asked_for_from_several_threads_are_made_once(moto_endpoint):
+    clients = Clients(connection(moto_endpoint))
+    made = []
+    threads = [threading.Thread(target=lambda: made.append(clients("ec2"))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 8 and len({id(client) for client in made}) == 1
+
+
+def test_a_client_that_cannot_be_made_is_a_module_error():
+    with pytest.raises(ModuleError, match="Couldn't connect to AWS"):
+        Clients(connection("not a url"))("s3")
