@@ -25,6 +25,7 @@ class Site(BaseHTTPRequestHandler):
     page_failures: ClassVar[int] = 0  # answer 503 this many times first
     image_type: ClassVar[str] = "image/jpeg"
     requests: ClassVar[list[str]] = []
+    agents: ClassVar[list[str]] = []
 
     def log_message(self, *_args):
         pass
@@ -38,6 +39,7 @@ class Site(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.requests.append(self.path)
+        self.agents.append(self.headers.get("User-Agent", ""))
         if self.path == IMAGE_URL_PATH:
             return self._answer(200, b"\xff\xd8\xff\xe0 jpeg", self.image_type)
         if Site.page_failures > 0:
@@ -56,7 +58,7 @@ def site():
     server = serve(ThreadingHTTPServer(("127.0.0.1", 0), Site))
     base = f"http://127.0.0.1:{server.server_address[1]}"
     Site.page = f'<img src="{base}{IMAGE_URL_PATH}"> i-0123456789abcdef0'
-    Site.page_failures, Site.image_type, Site.requests = 0, "image/jpeg", []
+    Site.page_failures, Site.image_type, Site.requests, Site.agents = 0, "image/jpeg", [], []
     yield {"url": f"{base}/", "image_url": f"{base}{IMAGE_URL_PATH}"}
     server.shutdown()
 
@@ -107,6 +109,8 @@ def test_page_image_and_certificate_pass_and_the_fingerprint_is_community_crypto
     assert result["page"] == {"status": 200, "missing": [], "error": ""}
     assert result["image"]["content_type"] == "image/jpeg"
     assert result["certificate"] == {"fingerprint_sha256": fingerprint, "error": ""}  # lower case, colons
+    # uri's User-Agent, which the monitoring's page-view count leaves out
+    assert Site.agents and set(Site.agents) == {"ansible-httpget"}
 
 
 def test_the_page_is_asked_again_until_it_answers(run_module_plain, site):
