@@ -608,8 +608,9 @@ def lookups(module, reader, account):
     params = module.params
     wanted = {"vpc_and_group": lambda: vpc_and_group(reader, params)}
     if params["instance_type"]:
-        offering = instance_type_offering
-        wanted["instance_type"] = lambda: {"instance_type": offering(reader.client("ec2"), params["instance_type"])}
+        wanted["instance_type"] = lambda: {
+            "instance_type": instance_type_offering(reader.client("ec2"), params["instance_type"])
+        }
     if params["key_name"]:
         wanted["key_pair"] = lambda: {"key_pair": key_pair(reader, params["key_name"])}
     bucket_name = resource_names(params["name"], bucket_name=params["bucket"], account_id=account,
@@ -617,9 +618,7 @@ def lookups(module, reader, account):
     wanted["bucket"] = lambda: {"bucket": bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])}
     if params["account_public_access_block"]:
         wanted["account_public_access_block"] = lambda: {
-            "account_public_access_block": account_public_access_block(
-                module, account, client=reader.client("s3control")
-            )
+            "account_public_access_block": account_public_access_block(module, reader.client("s3control"), account)
         }
     if params["instance_states"]:
         wanted["instances"] = lambda: {

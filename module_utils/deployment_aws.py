@@ -83,8 +83,14 @@ class Clients:
     connection options are module.client()'s (get_aws_connection_info). Raises ModuleError."""
 
     def __init__(self, module, counter=None):
-        self.module = module
         self.counter = counter if counter is not None else ApiCallCounter()
+        # Read once, in the thread that makes the object: get_aws_connection_info fails the module
+        # run itself on a bad combination (a profile and keys).
+        self._region, self._endpoint_url, self._params = get_aws_connection_info(module)
+        self._profile = self._params.pop("profile_name", None)
+        self._config = botocore.config.Config(user_agent_extra="aws_webserver.core")
+        if self._params.get("aws_config") is not None:
+            self._config = self._config.merge(self._params.pop("aws_config"))
         self._made = {}
         self._session = None
         self._lock = threading.Lock()  # a boto3 session may make one client at a time
@@ -96,16 +102,11 @@ class Clients:
             return self._made[service]
 
     def _make(self, service):
-        region, endpoint_url, params = get_aws_connection_info(self.module)
-        profile = params.pop("profile_name", None)
-        config = botocore.config.Config(user_agent_extra="aws_webserver.core")
-        if params.get("aws_config") is not None:
-            config = config.merge(params.pop("aws_config"))
         try:
             if self._session is None:
-                self._session = boto3.session.Session(profile_name=profile)
+                self._session = boto3.session.Session(profile_name=self._profile)
             client = self._session.client(
-                service, region_name=region, endpoint_url=endpoint_url, config=config, **params
+                service, region_name=self._region, endpoint_url=self._endpoint_url, config=self._config, **self._params
             )
         except NoRegionError:
             raise ModuleError("No region was given: set deployment_region, or AWS_REGION") from None
@@ -211,25 +212,18 @@ def _endpoint_as_given(request, **_kwargs):
         request.url = urlunsplit(parts._replace(netloc=host))
 
 
-def account_public_access_block(module, account_id, counter=None, client=None):
+def account_public_access_block(module, client, account_id):
     """The account's S3 Block Public Access settings: {readable, configured, public_access_block[, reason]}.
 
-    A refusal (HTTP 403: the credentials lack s3:GetAccountPublicAccessBlock) is not an error: the
-    result says the settings could not be read, and why. Other errors raise ModuleError. `counter`,
-    an ApiCallCounter, counts the call; `client`, an s3control client of the module's (one is made
-    when none is given).
+    `client` is an s3control client from Clients (retrying, counted). A refusal (HTTP 403: the
+    credentials lack s3:GetAccountPublicAccessBlock) is not an error: the result says the settings
+    could not be read, and why. Other errors raise ModuleError.
     """
-    if client is None:
-        client = module.client("s3control")
-        if counter is not None:
-            counter.attach(client)
-    client = getattr(client, "client", client)  # the boto3 client inside amazon.aws's retry wrapper
     if module.params.get("endpoint_url"):
         client.meta.events.register("before-sign.s3-control.GetPublicAccessBlock", _endpoint_as_given)
-    get_public_access_block = AWSRetry.jittered_backoff()(client.get_public_access_block)
     settings = dict.fromkeys(PUBLIC_ACCESS_SETTINGS.values(), False)
     try:
-        found = get_public_access_block(AccountId=account_id)
+        found = client.get_public_access_block(AccountId=account_id, aws_retry=True)
     except is_boto3_error_code("NoSuchPublicAccessBlockConfiguration"):
         return {"readable": True, "configured": False, "public_access_block": settings}
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
