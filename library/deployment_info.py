@@ -18,7 +18,8 @@ description:
     run each (about a second apiece) - who the credentials belong to, the region's default VPC
     and its default subnets, the instance type's zones, the key pair, the security group, the
     bucket and its tags, the account's S3 Block Public Access, the deployment's instances,
-    alarms, alarm topic and dashboard.
+    alarms, alarm topic and dashboard; also the newest AMI (an SSM parameter) and whether the
+    image URL answers, the two checks deploy makes before it creates anything.
   - Each part is read only when its option asks for it. Things that do not exist are reported
     empty, not as errors; a refusal of a permission or any other AWS error fails the module with
     AWS's message (except the account's Block Public Access, which reports that it is unreadable).
@@ -106,6 +107,25 @@ options:
     description: A CloudWatch dashboard to look up by its exact name; empty, none.
     type: str
     default: ""
+  ami_parameter:
+    description:
+      - An SSM parameter that holds an AMI id, such as AWS's public
+        C(/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64), whose value is the
+        newest image of its family; empty, none is read.
+    type: str
+    default: ""
+  image_url:
+    description:
+      - An http(s) URL to check with a HEAD request (nothing is downloaded), as M(ansible.builtin.uri)
+        makes it - redirects followed, its User-Agent C(ansible-httpget); empty, none.
+      - The request is not made to AWS, and its failure is reported in RV(image_url), never as the
+        module's.
+    type: str
+    default: ""
+  image_url_timeout:
+    description: Seconds to wait for O(image_url)'s answer.
+    type: int
+    default: 15
   scaling:
     description:
       - Look up the group mode's resources by the names deploy gives them (resource_names of O(name))
@@ -210,6 +230,25 @@ alarms:
       with C(time) (ISO 8601), C(from), C(to) and C(reason).
   returned: always
   type: dict
+ami:
+  description:
+    - C(parameter), the O(ami_parameter) read; C(image_id), its value (empty when it could not be read);
+      C(problem), AWS's error when it could not be read (a refusal of ssm:GetParameter, no such parameter
+      in the region), else empty.
+  returned: when O(ami_parameter) is given
+  type: dict
+  sample:
+    parameter: /aws/service/debian/release/12/latest/amd64
+    image_id: ami-0123456789abcdef0
+    problem: ""
+image_url:
+  description:
+    - C(url), O(image_url); C(status), the HTTP status of the answer (-1 when nothing answered);
+      C(problem), why the URL cannot be fetched (nothing answers, an HTTP error), else empty. A server
+      that answers HEAD with 405 or 501 answered, and a GET will work.
+  returned: when O(image_url) is given
+  type: dict
+  sample: {"url": "http://devops.witdemo.net/image.jpg", "status": 200, "problem": ""}
 api_calls_by_operation:
   description: The AWS API calls the module made, by operation (C(DescribeAlarms), C(GetCallerIdentity)...).
   returned: always
@@ -262,6 +301,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     tag_dict,
     tagged_certificates,
 )
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_http import fetch_problem, head
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
@@ -602,6 +642,22 @@ def alarms(reader, names, history):
     return found
 
 
+def ami(reader, parameter):
+    """The AMI id an SSM parameter holds. A refusal or a missing parameter is reported as the
+    problem, for the playbook to explain (which family, which permission), not raised."""
+    try:
+        value = reader.client("ssm").get_parameter(aws_retry=True, Name=parameter)
+    except (ClientError, BotoCoreError) as e:
+        return {"parameter": parameter, "image_id": "", "problem": str(e)}
+    return {"parameter": parameter, "image_id": value["Parameter"]["Value"], "problem": ""}
+
+
+def image_url(url, timeout):
+    """Whether url answers a HEAD request, and why not."""
+    status, reason = head(url, timeout)
+    return {"url": url, "status": status, "problem": fetch_problem(status, reason)}
+
+
 def lookups(module, reader, account):
     """The reads the parameters ask for, each a function giving part of the result. They are
     independent of each other, so they run at once (a dozen calls' latency becomes a few's)."""
@@ -630,6 +686,10 @@ def lookups(module, reader, account):
         wanted["topic"] = lambda: {"topic": topic(reader, params["topic_name"])}
     if params["dashboard_name"]:
         wanted["dashboard"] = lambda: {"dashboard": dashboard(reader, params["dashboard_name"])}
+    if params["ami_parameter"]:
+        wanted["ami"] = lambda: {"ami": ami(reader, params["ami_parameter"])}
+    if params["image_url"]:
+        wanted["image_url"] = lambda: {"image_url": image_url(params["image_url"], params["image_url_timeout"])}
     if params["scaling"]:
         wanted["scaling"] = lambda: {"scaling": scaling(reader, params["name"], params["managed_by"])}
     return wanted
@@ -677,6 +737,9 @@ def main():
         "topic_name": {"type": "str", "default": ""},
         "dashboard_name": {"type": "str", "default": ""},
         "scaling": {"type": "bool", "default": False},
+        "ami_parameter": {"type": "str", "default": ""},
+        "image_url": {"type": "str", "default": ""},
+        "image_url_timeout": {"type": "int", "default": 15},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     reader = Reader(module)

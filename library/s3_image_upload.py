@@ -172,7 +172,6 @@ import contextlib
 import hashlib
 import http.client
 import os
-import socket
 import tempfile
 import time
 import urllib.error
@@ -191,6 +190,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
 )
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_http import describe_url_error
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import bucket_name_problem
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -269,20 +269,6 @@ def check_scheme(url):
     if scheme not in ALLOWED_SCHEMES:
         return f"unsupported scheme {scheme or 'none'!r} (only http and https are allowed)"
     return None
-
-
-def describe_url_error(error, timeout):
-    """Turn a URLError, socket error or http.client error into a short reason."""
-    reason = getattr(error, "reason", error)
-    if isinstance(reason, TimeoutError):  # socket.timeout is TimeoutError
-        return f"timed out after {timeout} s"
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, socket.gaierror):
-        return f"name resolution failed ({reason.strerror or reason})"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror
-    return str(reason) or type(reason).__name__
 
 
 def open_source(url, timeout, validate_certs):

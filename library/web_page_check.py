@@ -114,12 +114,10 @@ import urllib.error
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_http import USER_AGENT
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import sha256_fingerprint
 
 POLL_SECONDS = 2
-# ansible.builtin.uri's User-Agent: the monitoring's page-view count leaves the deployment's own
-# checks out by it (access_log_info's ignore_user_agents).
-USER_AGENT = "ansible-httpget"
 
 
 def fetch(url, timeout):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -322,3 +325,74 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
     assert [(c["arn"], c["tags"]) for c in found["certificates"]] == [
         (certificate["arn"], {**ours, "Name": f"{name}-https"})
     ], "only the certificate with the deployment's tags"
+
+
+@pytest.fixture
+def web_server():
+    """A loopback server: /image.jpg answers HEAD, /missing.jpg 404, /moved.jpg redirects to the image."""
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            seen.append(self.headers.get("User-Agent", ""))
+            if self.path == "/moved.jpg":
+                self.send_response(302)
+                self.send_header("Location", "/image.jpg")
+            else:
+                self.send_response(200 if self.path == "/image.jpg" else 404)
+                self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_newest_ami_is_read_from_its_ssm_parameter(run_module, name):
+    parameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, ami_parameter=parameter)
+    assert rc == 0, result
+    assert result["ami"]["parameter"] == parameter and result["ami"]["problem"] == ""
+    assert result["ami"]["image_id"].startswith("ami-")
+    assert result["api_calls_by_operation"]["GetParameter"] == 1
+
+
+def test_an_ami_parameter_that_cannot_be_read_is_reported_not_raised(run_module, name):
+    parameter = f"/aws/service/{name}/no-such-image"
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, ami_parameter=parameter)
+    assert rc == 0, result
+    assert result["ami"]["image_id"] == ""
+    assert "ParameterNotFound" in result["ami"]["problem"] and "GetParameter" in result["ami"]["problem"]
+
+
+def test_the_image_url_is_asked_with_a_head_request_as_uri_asks_it(run_module, name, web_server):
+    origin, seen = web_server
+    for path, status in (("/image.jpg", 200), ("/moved.jpg", 200)):
+        rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, image_url=origin + path)
+        assert rc == 0, result
+        assert result["image_url"] == {"url": origin + path, "status": status, "problem": ""}
+    assert set(seen) == {"ansible-httpget"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "problem"),
+    [("/missing.jpg", 404, "the server answered HTTP 404"), (None, -1, "nothing answers there (connection refused)")],
+)
+def test_an_image_url_that_does_not_answer_is_reported_with_why(run_module, name, web_server, path, status, problem):
+    origin, _seen = web_server
+    if path is None:  # a port nothing listens on
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}/image.jpg"
+    else:
+        url = origin + path
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, image_url=url, image_url_timeout=5)
+    assert rc == 0, result
+    assert result["image_url"]["status"] == status
+    assert result["image_url"]["problem"].startswith(problem)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_http import fetch_problem
+
 ERROR_CODE = re.compile(r"\(([A-Za-z][A-Za-z0-9.]+)\) when calling")
 
 
@@ -171,17 +173,8 @@ def deployment_offering_problem(offering: dict, architecture: str, region: str) 
 
 
 def deployment_fetch_problem(result: dict) -> str:
-    """Why a URL did not answer, from an ansible.builtin.uri result of a HEAD request ('' when it did).
-
-    405 and 501 mean the server does not do HEAD: it answered, and a GET will work.
-    """
-    status = int(result.get("status", -1))
-    if status in (200, 405, 501):
-        return ""
-    if status == -1:
-        reason = re.sub(r"^Status code was -?\d+ and not \[[^]]*\]: ", "", str(result.get("msg") or "no answer"))
-        return f"nothing answers there ({reason}); check the host name and port, and that this machine can reach it"
-    return f"the server answered HTTP {status}; check the path, or open the URL in a browser"
+    """Why a URL did not answer, from an ansible.builtin.uri result of a HEAD request ('' when it did)."""
+    return fetch_problem(int(result.get("status", -1)), result.get("msg"))
 
 
 class FilterModule:

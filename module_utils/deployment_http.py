@@ -1,0 +1,78 @@
+# Copyright: Contributors to the Ansible project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Plain HTTP for the modules and filters that reach URLs other than AWS's APIs, in one place.
+
+- ``describe_url_error(error, timeout)``: a short reason for a failed request (refused, timed out,
+  name not resolved...), as the modules' messages print it.
+- ``head(url, timeout)``: a HEAD request, as ansible.builtin.uri makes it (redirects followed when
+  safe, its User-Agent): ``(status, reason)``, status -1 when nothing answered. It never raises and
+  never ends the module run, so it can run in a thread.
+- ``fetch_problem(status, reason)``: why a URL did not answer a HEAD request ('' when it did), for
+  the deploy's messages (deployment_info's image URL check, the deployment_fetch_problem filter).
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import urllib.error
+
+# ansible.builtin.uri's User-Agent: the monitoring's page-view count leaves the deployment's own
+# requests out by it (access_log_info's ignore_user_agents).
+USER_AGENT = "ansible-httpget"
+# 405 and 501: the server does not do HEAD. It answered, and a GET will work.
+ANSWERED = (200, 405, 501)
+URI_PREFIX = re.compile(r"^Status code was -?\d+ and not \[[^]]*\]: ")
+
+
+def describe_url_error(error, timeout):
+    """Turn a URLError, socket error or http.client error into a short reason."""
+    reason = getattr(error, "reason", error)
+    if isinstance(reason, TimeoutError):  # socket.timeout is TimeoutError
+        return f"timed out after {timeout} s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, socket.gaierror):
+        return f"name resolution failed ({reason.strerror or reason})"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return str(reason) or type(reason).__name__
+
+
+def head(url, timeout, validate_certs=True):
+    """(status, reason) of a HEAD request to url; status -1 and why, when nothing answered."""
+    # Imported here: the filters import this file for fetch_problem, in every task's worker, and
+    # ansible.module_utils.urls costs each import about 0.07 s.
+    from ansible.module_utils.urls import open_url
+
+    try:
+        response = open_url(
+            url,
+            method="HEAD",
+            timeout=timeout,
+            validate_certs=validate_certs,
+            follow_redirects="safe",
+            http_agent=USER_AGENT,
+        )
+        with response:
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        error.close()
+        return error.code, f"HTTP {error.code} {error.reason}"
+    except (urllib.error.URLError, OSError) as error:
+        return -1, describe_url_error(error, timeout)
+    except (http.client.HTTPException, ValueError) as error:
+        return -1, f"{type(error).__name__}: {error}"
+
+
+def fetch_problem(status, reason=""):
+    """Why a URL did not answer a HEAD request ('' when it did)."""
+    if status in ANSWERED:
+        return ""
+    if status == -1:
+        reason = URI_PREFIX.sub("", str(reason or "no answer"))
+        return f"nothing answers there ({reason}); check the host name and port, and that this machine can reach it"
+    return f"the server answered HTTP {status}; check the path, or open the URL in a browser"
