@@ -301,6 +301,15 @@ def test_https_presents_the_certificate_made_on_the_instance(booted):
     assert f"(self-signed; SHA-256 {fingerprint})" in booted["first"].output
 
 
+def test_an_instance_without_its_certificate_stops_the_run_saying_why(cloud, booted):
+    run = playbook(cloud, "deploy", booted["state"], "-e", f"deployment_name={booted['name']}", "--tags", "page",
+                   "-e", "webserver_https_certificate=/etc/no-such-certificate.pem")  # fmt: skip
+    assert run.returncode != 0
+    text = " ".join(run.output.split())
+    missing = "/etc/no-such-certificate.pem"
+    assert f"The instance has no HTTPS certificate at {missing} (cat: {missing}: No such file or directory)" in text
+
+
 @pytest.mark.parametrize(("code", "passes"), [(2, True), (1, False)])
 def test_only_a_real_cloud_init_failure_stops_the_run(cloud, booted, code, passes):
     host = booted["host"]
