@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import ssl
 import time
 import uuid
@@ -299,6 +300,18 @@ def test_https_presents_the_certificate_made_on_the_instance(booted):
     digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(served)).hexdigest()
     fingerprint = ":".join(digest[i : i + 2] for i in range(0, 64, 2))
     assert f"(self-signed; SHA-256 {fingerprint})" in booted["first"].output
+
+
+def test_a_rerun_starts_and_enables_apache_when_it_is_not(cloud, booted):
+    host = booted["host"]
+    stopped = host.ssh("sudo systemctl disable --now apache2")
+    assert stopped.returncode == 0, stopped.stderr
+    run = playbook(cloud, "deploy", booted["state"], "-e", f"deployment_name={booted['name']}", "--tags", "page")
+    assert run.returncode == 0, run.output[-4000:]
+    # The task's header, profile_tasks' time line, then its result.
+    assert re.search(r"TASK \[webserver : Ensure Apache is enabled and running\.\] \**\n[^\n]*\nchanged: ", run.output)
+    state = host.ssh("systemctl is-enabled apache2; systemctl is-active apache2")
+    assert state.stdout.split() == ["enabled", "active"]
 
 
 def test_an_instance_without_its_certificate_stops_the_run_saying_why(cloud, booted):
