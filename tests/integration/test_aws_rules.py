@@ -314,6 +314,22 @@ def test_a_rerun_starts_and_enables_apache_when_it_is_not(cloud, booted):
     assert state.stdout.split() == ["enabled", "active"]
 
 
+def test_a_rerun_puts_back_a_page_changed_on_the_instance_and_leaves_a_right_one_alone(cloud, booted):
+    host, page = booted["host"], "/var/www/html/index.html"
+    before = host.ssh(f"sha256sum {page}").stdout.split()[0]
+    changed = host.ssh(f"echo defaced | sudo tee -a {page} >/dev/null && sudo chmod 600 {page}")
+    assert changed.returncode == 0, changed.stderr
+    task = r"TASK \[webserver : Ensure the home page shows the image and the instance's metadata\.\] \**\n[^\n]*\n"
+    args = ("-e", f"deployment_name={booted['name']}", "--tags", "page")
+    run = playbook(cloud, "deploy", booted["state"], *args)
+    assert run.returncode == 0, run.output[-4000:]
+    assert re.search(task + "changed: ", run.output)
+    assert host.ssh(f"sudo stat -c %a {page}; sudo sha256sum {page}").stdout.split()[:2] == ["644", before]
+    again = playbook(cloud, "deploy", booted["state"], *args)
+    assert again.returncode == 0, again.output[-4000:]
+    assert re.search(task + "skipping: ", again.output)
+
+
 def test_an_instance_without_its_certificate_stops_the_run_saying_why(cloud, booted):
     run = playbook(cloud, "deploy", booted["state"], "-e", f"deployment_name={booted['name']}", "--tags", "page",
                    "-e", "webserver_https_certificate=/etc/no-such-certificate.pem")  # fmt: skip
