@@ -12,24 +12,26 @@
 DOCUMENTATION = r"""
 ---
 module: controller_file
-short_description: Write a file of the run's own output on the controller, without a module run
+short_description: Write or remove a file of the run's own on the controller, without a module run
 version_added: 1.2.0
 description:
   - Writes O(content) to O(dest) on the controller, whole or not at all (a temporary file in the
     same folder, then a rename), with O(mode); changed only when the content or the mode differs.
-  - For what a playbook writes for its operator (monitor.yml's reports). M(ansible.builtin.copy) on
-    localhost runs two modules for it (C(stat), then C(copy)), about a second here; this action
-    writes from the task's own worker process, as M(ansible.builtin.fetch) writes what it fetched.
+  - With O(state=absent), removes the file O(dest) (or the link; never a folder); changed only when
+    there was one.
+  - For the files a playbook keeps for its operator (monitor.yml's reports, teardown's known_hosts
+    and private key). M(ansible.builtin.copy) on localhost runs two modules to write one (C(stat),
+    then C(copy)) and M(ansible.builtin.file) one to remove one, about half a second each here; this
+    action works from the task's own worker process, as M(ansible.builtin.fetch) writes what it fetched.
   - It always writes on the controller, whatever host the task runs for.
-  - Check mode writes nothing and reports whether it would change the file; with C(--diff) it shows
-    the change.
+  - Check mode writes and removes nothing and reports whether it would change the file; with
+    C(--diff) it shows the change (for a removal, only that the file goes, never its content).
 author:
   - Project team
 options:
   content:
-    description: The text to write.
+    description: The text to write; required with O(state=present).
     type: str
-    required: true
   dest:
     description:
       - The file to write on the controller. Its folder must exist.
@@ -39,6 +41,11 @@ options:
     description: The file's permissions, as an octal string (C("0644")) or a number.
     type: raw
     default: "0644"
+  state:
+    description: C(present) writes O(content) to O(dest); C(absent) removes O(dest).
+    type: str
+    choices: [present, absent]
+    default: present
 attributes:
   check_mode:
     support: full
@@ -56,6 +63,11 @@ EXAMPLES = r"""
     content: "{{ report | to_nice_json(indent=2) }}\n"
     dest: reports/web-20261205T120000Z.json
     mode: "0644"
+
+- name: Remove the deployment's known_hosts.
+  aws_webserver.core.controller_file:
+    dest: .ssh/web.known_hosts
+    state: absent
 """
 
 RETURN = r"""
@@ -65,7 +77,7 @@ dest:
   type: str
   sample: reports/web-20261205T120000Z.json
 size:
-  description: The number of bytes of O(content) (UTF-8).
+  description: The number of bytes of O(content) (UTF-8); 0 with O(state=absent).
   returned: always
   type: int
   sample: 2048

@@ -77,3 +77,24 @@ def test_bad_input_fails_with_a_message_naming_it(tmp_path):
     assert "mode='rw-r--r--' is not a file mode" in results[0]["msg"]
     assert results[1]["msg"].startswith(f"Could not write {tmp_path}/no-such-folder/a.txt: No such file or directory")
     assert not (tmp_path / "a.txt").exists()
+
+
+def test_state_absent_removes_a_file_never_shows_its_content_and_refuses_a_folder(tmp_path):
+    key = tmp_path / "web-key.pem"
+    key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n")
+    gone = {"aws_webserver.core.controller_file": {"dest": str(key), "state": "absent"}}
+    rc, results = play(tmp_path, gone, check=True, diff=True)
+    assert rc == 0, results
+    assert results[0]["changed"] is True and key.exists()
+    assert "secret" not in json.dumps(results)
+    rc, results = play(
+        tmp_path,
+        gone,
+        gone,
+        {"aws_webserver.core.controller_file": {"dest": str(tmp_path), "state": "absent"}, "ignore_errors": True},
+        {"aws_webserver.core.controller_file": {"dest": str(tmp_path / "x")}, "ignore_errors": True},
+    )
+    assert rc == 0, results
+    assert [r["changed"] for r in results[:2]] == [True, False] and not key.exists()
+    assert results[2]["msg"] == f"{tmp_path} is a folder: controller_file removes files only." and tmp_path.is_dir()
+    assert "content" in results[3]["msg"]

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""aws_webserver.core.controller_file: write a file of the run's own output on the controller, from
+"""aws_webserver.core.controller_file: write or remove a file of the run's own on the controller, from
 the task's worker process (no module run). Documented in library/controller_file.py."""
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 
 ARGUMENT_SPEC = {
-    "content": {"type": "str", "required": True},
+    "content": {"type": "str"},
     "dest": {"type": "path", "required": True},
     "mode": {"type": "raw", "default": "0644"},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
 }
+REQUIRED_IF = [["state", "present", ["content"]]]
 
 
 def file_mode(value) -> int:
@@ -43,6 +45,25 @@ def read(path: str) -> tuple[bytes | None, int | None]:
         return None, None
     except OSError as e:
         raise AnsibleActionFail(f"Could not read {path}: {e.strerror}.") from e
+
+
+def remove(path: str, check_mode: bool) -> bool:
+    """Remove the file (or link) path; whether there was one. A folder is refused."""
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            raise AnsibleActionFail(f"{path} is a folder: controller_file removes files only.")
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise AnsibleActionFail(f"Could not read {path}: {e.strerror}.") from e
+    if not check_mode:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            raise AnsibleActionFail(f"Could not remove {path}: {e.strerror}.") from e
+    return True
 
 
 def write(path: str, data: bytes, mode: int) -> None:
@@ -70,8 +91,16 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        dest, mode = args["dest"], file_mode(args["mode"])
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC, required_if=REQUIRED_IF)
+        dest = args["dest"]
+        if args["state"] == "absent":
+            # Never the content in the diff: the files removed this way include private keys.
+            changed = remove(dest, self._task.check_mode)
+            result.update(changed=changed, dest=dest, size=0)
+            if changed and self._task.diff:
+                result["diff"] = {"before": {"path": dest, "state": "file"}, "after": {"path": dest, "state": "absent"}}
+            return result
+        mode = file_mode(args["mode"])
         data = to_bytes(args["content"], errors="surrogate_or_strict")
         before, before_mode = read(dest)
         changed = before != data or before_mode != mode
