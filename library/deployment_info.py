@@ -78,6 +78,12 @@ options:
         object ownership, policy), so a rerun can tell whether C(amazon.aws.s3_bucket) has anything to change.
     type: bool
     default: false
+  bucket_versioning:
+    description:
+      - Read whether versioning was ever turned on for the bucket (C(GetBucketVersioning)), as
+        RV(bucket.versioning); teardown empties a bucket version by version only when it was.
+    type: bool
+    default: false
   account_public_access_block:
     description: Read the account's S3 Block Public Access settings (S3 Control).
     type: bool
@@ -205,7 +211,8 @@ bucket:
       no s3:ListBucket), C(tags); for a bucket without tags C(other_objects) (up to three keys other
       than O(image_key)) and C(image_tags); when asked, C(settings) (C(encryption), the
       algorithms; C(public_access_block), four booleans; C(object_ownership); C(policy), the document;
-      each C(null) when not set).
+      each C(null) when not set); when asked, C(versioning) (C(Enabled), C(Suspended), or empty when
+      versioning was never turned on).
   returned: always
   type: dict
 account_public_access_block:
@@ -421,7 +428,7 @@ def bucket_settings(reader, name):
     return found
 
 
-def bucket(reader, name, image_key, settings):
+def bucket(reader, name, image_key, settings, versioning=False):
     s3 = reader.client("s3")
     found = {"name": name, "exists": False, "accessible": False, "tags": {}}
     try:
@@ -454,6 +461,9 @@ def bucket(reader, name, image_key, settings):
             raise ModuleError(f"Unable to read the tags of {image_key} in the bucket {name}", e) from e
     if settings:
         found["settings"] = bucket_settings(reader, name)
+    if versioning:
+        answer = reader.call("s3", "get_bucket_versioning", f"read the versioning of the bucket {name}", Bucket=name)
+        found["versioning"] = answer.get("Status", "")
     return found
 
 
@@ -671,7 +681,11 @@ def lookups(module, reader, account):
         wanted["key_pair"] = lambda: {"key_pair": key_pair(reader, params["key_name"])}
     bucket_name = resource_names(params["name"], bucket_name=params["bucket"], account_id=account,
                                  region=module.region)["bucket"]  # fmt: skip
-    wanted["bucket"] = lambda: {"bucket": bucket(reader, bucket_name, params["image_key"], params["bucket_settings"])}
+    wanted["bucket"] = lambda: {
+        "bucket": bucket(
+            reader, bucket_name, params["image_key"], params["bucket_settings"], params["bucket_versioning"]
+        )
+    }
     if params["account_public_access_block"]:
         wanted["account_public_access_block"] = lambda: {
             "account_public_access_block": account_public_access_block(module, reader.client("s3control"), account)
@@ -730,6 +744,7 @@ def main():
         "bucket": {"type": "str"},
         "image_key": {"type": "str", "default": ""},
         "bucket_settings": {"type": "bool", "default": False},
+        "bucket_versioning": {"type": "bool", "default": False},
         "account_public_access_block": {"type": "bool", "default": False},
         "instance_states": {"type": "list", "elements": "str", "default": []},
         "alarm_names": {"type": "list", "elements": "str", "default": []},

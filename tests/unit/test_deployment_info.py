@@ -396,3 +396,21 @@ def test_an_image_url_that_does_not_answer_is_reported_with_why(run_module, name
     assert rc == 0, result
     assert result["image_url"]["status"] == status
     assert result["image_url"]["problem"].startswith(problem)
+
+
+def test_the_bucket_versioning_is_read_only_when_asked(run_module, moto_client, name):
+    s3 = moto_client("s3")
+    never, enabled, suspended = (f"{name}-{kind}" for kind in ("never", "enabled", "suspended"))
+    for bucket in (never, enabled, suspended):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=enabled, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_versioning(Bucket=suspended, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_versioning(Bucket=suspended, VersioningConfiguration={"Status": "Suspended"})
+    for bucket, status in ((never, ""), (enabled, "Enabled"), (suspended, "Suspended")):
+        rc, result = run_module(
+            "deployment_info", name=name, managed_by=MANAGED_BY, bucket=bucket, bucket_versioning=True
+        )
+        assert rc == 0, result
+        assert result["bucket"]["versioning"] == status, bucket
+    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, bucket=never)
+    assert "versioning" not in result["bucket"] and "GetBucketVersioning" not in result["api_calls_by_operation"]
