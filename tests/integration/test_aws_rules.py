@@ -330,6 +330,24 @@ def test_a_rerun_puts_back_a_page_changed_on_the_instance_and_leaves_a_right_one
     assert re.search(task + "skipping: ", again.output)
 
 
+def test_a_rerun_that_finds_no_ssh_waits_for_it_then_says_why(cloud, booted):
+    """A whole rerun sends its first command without waiting for SSH (the instance runs as deploy
+    left it); when nothing answers (here a closed port), it waits as for a new instance, then explains."""
+    run = playbook(cloud, "deploy", booted["state"], "-e", f"deployment_name={booted['name']}",
+                   "-e", "ansible_port=2222", "-e", "webserver_connect_timeout=4")  # fmt: skip
+    assert run.returncode != 0
+    assert re.search(
+        r"TASK \[webserver : Wait for the instance to answer SSH \(a new[^\n]*\n[^\n]*\nskipping: ", run.output
+    )
+    # The first command finds no SSH, then the wait for it runs (and gives up after 4 s).
+    after_first = run.output.split("TASK [webserver : Wait for cloud-init to finish", 1)[1]
+    assert "UNREACHABLE" in after_first.split("TASK [", 1)[0]
+    assert "TASK [webserver : Wait for the instance to answer SSH.] " in run.output
+    text = " ".join(run.output.split())
+    assert "Could not log in to " in text and " by SSH within 4 s (" in text and "port 2222" in text
+    assert "lets TCP port 22 in from your address" in text
+
+
 def test_an_instance_without_its_certificate_stops_the_run_saying_why(cloud, booted):
     run = playbook(cloud, "deploy", booted["state"], "-e", f"deployment_name={booted['name']}", "--tags", "page",
                    "-e", "webserver_https_certificate=/etc/no-such-certificate.pem")  # fmt: skip
