@@ -37,6 +37,15 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
+# The unit tests talk to moto only. A shell that evaluated `localcloud env` (AWS_ENDPOINT_URL) or
+# holds a developer's profile must not redirect the clients they build, in this process (moto's
+# mock_aws intercepts AWS's own host names, not an endpoint URL) or in a module run (module_env).
+for _name in [name for name in os.environ if name.startswith("AWS_")]:
+    del os.environ[_name]
+os.environ.update(
+    AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_EC2_METADATA_DISABLED="true"
+)
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
