@@ -31,6 +31,12 @@ class Run:
     def changed(self) -> int:
         return sum(host["changed"] for host in self.recap.values())
 
+    def task(self, title: str) -> str:
+        """What the run printed for the first task whose name starts with `title` (role prefix
+        included, "webserver : Wait for ..."), up to the next task; empty when it did not run."""
+        _, found, rest = self.output.partition(f"TASK [{title}")
+        return (found + rest.split("\nTASK [", 1)[0]) if found else ""
+
 
 def playbook_command(
     cloud: LocalCloud, name: str, state: Path, *args: str, inventory: str = "local"

@@ -312,6 +312,24 @@ def test_without_the_ssh_key_the_report_is_written_and_the_run_fails(cloud, runs
     assert page_views(cloud, deployment["name"], "SampleCount") == before
 
 
+def test_the_logs_are_read_without_a_wait_and_a_silent_ssh_is_waited_for_then_explained(cloud, runs, deployment):
+    """The logs are read at once (no module run to wait for SSH first); when SSH does not answer (here
+    a closed port), the run waits for it, then writes the report without the logs and says why."""
+    wait = "monitoring : Wait for the web server to answer SSH."
+    assert "\nskipping: " in runs["first"].task(wait)
+    before = page_views(cloud, deployment["name"], "SampleCount")
+    run = monitor(cloud, deployment, "-e", "ansible_port=2222", "-e", "monitoring_connect_timeout=3")
+    assert run.returncode != 0
+    first = run.task("monitoring : Summarise the access and error logs and count")
+    assert "UNREACHABLE" in first and "...ignoring" in first
+    assert "\nfatal: " in run.task(wait) and "port 2222" in run.task(wait)
+    said = " ".join(run.output.split())
+    assert f"The logs of {deployment['name']}-web (" in said and "could not be read" in said
+    html = re.search(r"HTML report: (\S+\.html)", run.output)
+    assert html and "The logs were not read" in Path(html.group(1)).read_text()
+    assert page_views(cloud, deployment["name"], "SampleCount") == before
+
+
 def test_high_cpu_alarm_notifies_the_alarm_topic(cloud, deployment):
     name = deployment["name"]
     alarm = cloud.client("cloudwatch").describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"]
