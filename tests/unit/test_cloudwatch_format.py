@@ -59,6 +59,21 @@ def test_an_ec2_series_without_data_is_explained_by_its_instance(instance, expec
     assert noted["note"].startswith(expected)
 
 
+@pytest.mark.parametrize(
+    ("state", "launched", "expected"),
+    [
+        ("running", "2024-05-01T12:30:00+00:00", "Instance i-1 was launched at 2024-05-01T12:30:00+00:00"),
+        ("stopped", "2024-05-01T10:00:00+00:00", "Instance i-1 is stopped;"),
+        ("running", "2024-05-01T10:00:00+00:00", "No datapoints in the window."),
+    ],
+)
+def test_the_instances_deployment_info_found_explain_a_series_as_well(state, launched, expected):
+    """monitor.yml passes deployment_info's list (snake_case, ISO times with +00:00), not the module's."""
+    found = [{"instance_id": "i-1", "state": {"name": state}, "launch_time": launched}, {"instance_id": "i-2"}]
+    (noted,) = fmt.monitoring_metric_notes([series()], WINDOW, found)
+    assert noted["note"].startswith(expected)
+
+
 def test_only_series_without_data_get_a_note_and_the_query_status_is_told():
     empty = {**series(kind="custom", unit=None), "query_status": "PartialData"}
     full = series(points=[("2024-05-01T12:05:00Z", 3.0)])

@@ -6,7 +6,7 @@
 module, the words, the table and the chart geometry from here (tested as functions).
 
 - ``metrics | monitoring_metric_notes(window, instances)``: the metrics, each series without data
-  with a ``note`` giving its likely reason.
+  with a ``note`` giving its likely reason (``instances``: the module's, or deployment_info's list).
 - ``metrics | monitoring_metrics_table``: the plain-text table of the console summary.
 - ``value | monitoring_number(unit)``: a value as the HTML report writes it (1.5 KB, 12.5%, 3).
 - ``metrics | monitoring_charts(window)``: one chart per resource and metric, its series with their
@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime
 
 from ansible.module_utils.common.text.formatters import bytes_to_human
-
-TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 STORAGE_NOTE = (
     "S3 storage metrics are published once a day (timestamped 00:00 UTC, often a day late); a bucket"
@@ -34,7 +32,23 @@ EC2_NOTE = (
 
 
 def _time(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text, TIME).replace(tzinfo=datetime.UTC)
+    """A UTC time as the modules write it: 2026-12-06T02:48:05Z or 2026-12-06T02:48:05+00:00."""
+    parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def _by_id(instances) -> dict:
+    """{instance_id: {state, launch_time}}: as cloudwatch_metrics_info returns them, or from a list of
+    instances as deployment_info (or ec2_instance_info) returns them."""
+    if isinstance(instances, dict):
+        return instances
+    return {
+        instance["instance_id"]: {
+            "state": instance.get("state", {}).get("name"),
+            "launch_time": instance.get("launch_time"),
+        }
+        for instance in instances or []
+    }
 
 
 def _ec2_note(metric: dict, window: dict, instance: dict) -> str:
@@ -67,9 +81,11 @@ def _note(metric: dict, window: dict, instances: dict) -> str:
     )
 
 
-def monitoring_metric_notes(metrics: list, window: dict, instances: dict | None = None) -> list:
+def monitoring_metric_notes(metrics: list, window: dict, instances: dict | list | None = None) -> list:
     """The metrics, each series without datapoints with a ``note``: its likely reason (and CloudWatch's
-    status of the query when it did not complete)."""
+    status of the query when it did not complete). ``instances``: cloudwatch_metrics_info's, or the
+    list deployment_info found."""
+    instances = _by_id(instances)
     noted = []
     for metric in metrics or []:
         metric = dict(metric)
