@@ -15,14 +15,19 @@ def test_a_file_and_its_mode_as_stat_gives_it(tmp_path):
     key = tmp_path / "web-key.pem"
     key.write_text("private")
     key.chmod(0o600)
-    assert local_files.deployment_local_file(str(key)) == {"exists": True, "mode": "0600"}
+    assert local_files.deployment_local_file(str(key)) == {"exists": True, "mode": "0600", "directory": False}
     key.chmod(0o644)
-    assert local_files.deployment_local_file(key) == {"exists": True, "mode": "0644"}
+    assert local_files.deployment_local_file(key) == {"exists": True, "mode": "0644", "directory": False}
 
 
-def test_a_missing_path_or_a_folder_is_no_file(tmp_path):
-    assert local_files.deployment_local_file(str(tmp_path / "none.pem")) == {"exists": False, "mode": ""}
-    assert local_files.deployment_local_file(str(tmp_path)) == {"exists": False, "mode": ""}
+def test_a_missing_path_or_a_folder_is_no_file_and_a_folder_tells_its_mode(tmp_path):
+    none = {"exists": False, "mode": "", "directory": False}
+    assert local_files.deployment_local_file(str(tmp_path / "none.pem")) == none
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    assert local_files.deployment_local_file(str(folder)) == {"exists": False, "mode": "0700", "directory": True}
+    folder.chmod(0o755)
+    assert local_files.deployment_local_file(str(folder))["mode"] == "0755"
 
 
 def test_a_path_from_the_home_folder(tmp_path, monkeypatch):
