@@ -106,7 +106,10 @@ options:
     type: int
     default: 0
   topic_name:
-    description: An SNS topic to look up by its exact name, with its tags; empty, none.
+    description:
+      - An SNS topic to look up by its exact name, with its tags; empty, none.
+      - It is asked for by its ARN in the account and region (C(GetTopicAttributes)), not found in
+        C(ListTopics)' pages.
     type: str
     default: ""
   dashboard_name:
@@ -500,13 +503,17 @@ ALARM_KEYS = (
 ALARM_STATE_KEYS = ("AlarmArn", "StateValue", "StateReason")
 
 
-def topic(reader, name):
-    arns = [t["TopicArn"] for t in reader.pages("sns", "list_topics", "Topics", "list the SNS topics")]
-    arn = next((a for a in arns if a.rsplit(":", 1)[-1] == name), "")
-    if not arn:
+def topic(reader, arn):
+    """The topic of that ARN (its name, in this account and region), or {} when there is none: asked
+    by its ARN, where ListTopics would page through every topic of the account to find it."""
+    name = arn.rsplit(":", 1)[-1]
+    try:
+        attributes = reader.client("sns").get_topic_attributes(TopicArn=arn, aws_retry=True)["Attributes"]
+    except is_boto3_error_code(["NotFound", "NotFoundException"]):
         return {}
+    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+        raise ModuleError(f"Unable to read the topic {name}", e) from e
     tags = reader.call("sns", "list_tags_for_resource", f"read the tags of the topic {name}", ResourceArn=arn)
-    attributes = reader.call("sns", "get_topic_attributes", f"read the topic {name}", TopicArn=arn)["Attributes"]
     subscriptions = reader.pages(
         "sns", "list_subscriptions_by_topic", "Subscriptions", f"list the subscriptions of {name}", TopicArn=arn
     )
@@ -668,7 +675,7 @@ def image_url(url, timeout):
     return {"url": url, "status": status, "problem": fetch_problem(status, reason)}
 
 
-def lookups(module, reader, account):
+def lookups(module, reader, account, partition):
     """The reads the parameters ask for, each a function giving part of the result. They are
     independent of each other, so they run at once (a dozen calls' latency becomes a few's)."""
     params = module.params
@@ -697,7 +704,8 @@ def lookups(module, reader, account):
     if params["alarm_names"]:
         wanted["alarms"] = lambda: {"alarms": alarms(reader, params["alarm_names"], params["alarm_history"])}
     if params["topic_name"]:
-        wanted["topic"] = lambda: {"topic": topic(reader, params["topic_name"])}
+        arn = f"arn:{partition}:sns:{module.region}:{account}:{params['topic_name']}"
+        wanted["topic"] = lambda: {"topic": topic(reader, arn)}
     if params["dashboard_name"]:
         wanted["dashboard"] = lambda: {"dashboard": dashboard(reader, params["dashboard_name"])}
     if params["ami_parameter"]:
@@ -723,7 +731,7 @@ def read(module, reader):
         "topic": {},
         "dashboard": False,
     }
-    wanted = lookups(module, reader, result["account"])
+    wanted = lookups(module, reader, result["account"], result["partition"])
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
         futures = [pool.submit(lookup) for lookup in wanted.values()]
     # In a fixed order, so that the same failure is reported whatever finished first.

@@ -58,6 +58,7 @@ def test_nothing_yet_is_reported_empty_with_the_account_and_the_default_vpc(run_
     assert result["key_pair"] == {} and result["security_group"] == {} and result["instances"] == []
     assert result["bucket"] == {"name": f"{name}-{ACCOUNT}-us-east-1", "exists": False, "accessible": False, "tags": {}}
     assert (result["alarms"], result["topic"], result["dashboard"]) == ({}, {}, False)
+    assert "ListTopics" not in result["api_calls_by_operation"]  # an absent topic: GetTopicAttributes' NotFound
 
 
 def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
@@ -91,7 +92,11 @@ def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
     assert result["bucket"] == {
         "name": bucket, "exists": True, "accessible": True, "tags": {"Deployment": name, "ManagedBy": MANAGED_BY},
     }  # fmt: skip
-    assert result["topic"]["arn"].endswith(f":{name}-alarms") and result["topic"]["tags"]["Deployment"] == name
+    assert result["topic"]["arn"] == f"arn:aws:sns:us-east-1:{ACCOUNT}:{name}-alarms"
+    assert result["topic"]["tags"]["Deployment"] == name
+    # Asked by its ARN: no ListTopics, whose pages hold every topic of the account.
+    assert "ListTopics" not in result["api_calls_by_operation"]
+    assert result["api_calls_by_operation"]["GetTopicAttributes"] == 1
     assert result["dashboard"] is True
 
 
