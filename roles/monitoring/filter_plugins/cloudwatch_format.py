@@ -33,7 +33,7 @@ EC2_NOTE = (
 
 def _time(text: str) -> datetime.datetime:
     """A UTC time as the modules write it: 2026-12-06T02:48:05Z or 2026-12-06T02:48:05+00:00."""
-    parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    parsed = datetime.datetime.fromisoformat(text)  # Python 3.11 and later read the Z too
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
