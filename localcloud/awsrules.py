@@ -20,6 +20,8 @@
 - Anonymous S3 requests are judged by the bucket policy (`s3gate.py`, a layer in front of moto).
 - S3's AccessDenied names the action and the resource, as AWS does for requests of the
   bucket owner's own account.
+- CreateTopic for a topic that exists, with tags it does not have, fails with AWS's
+  `InvalidParameter` ("Topic already exists with different tags"); moto returns the topic.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def install(settings: config.Settings, terminated_at: dict[str, float]) -> None:
     _install_cpu_credits()
     _install_group_dependencies(settings, terminated_at)
     install_certificate_rules()
+    install_topic_rules()
     _install_public_access_blocks()
     _install_s3_access_denied_message()
 
@@ -243,6 +246,26 @@ def install_certificate_rules() -> None:
 
     CertBundle.describe = _describe
     AWSCertificateManagerBackend.delete_certificate = _delete_certificate
+
+
+# --- SNS ---------------------------------------------------------------------------------
+def install_topic_rules() -> None:
+    """SNS: CreateTopic is idempotent only when the tags it carries are the topic's (installed by install())."""
+    from moto.sns.exceptions import InvalidParameterValue
+    from moto.sns.models import SNSBackend
+
+    if getattr(SNSBackend.create_topic, "localcloud", False):
+        return
+    create_topic = SNSBackend.create_topic
+
+    def _create_topic(self: Any, name: str, attributes: Any = None, tags: dict[str, str] | None = None) -> Any:
+        existing = next((t for t in list(self.topics.values()) if t.name == name), None)
+        if existing is not None and any(existing._tags.get(key) != value for key, value in (tags or {}).items()):
+            raise InvalidParameterValue("Invalid parameter: Tags Reason: Topic already exists with different tags")
+        return create_topic(self, name, attributes, tags)
+
+    _create_topic.localcloud = True  # type: ignore[attr-defined]
+    SNSBackend.create_topic = _create_topic
 
 
 # --- S3 ----------------------------------------------------------------------------------

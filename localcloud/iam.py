@@ -16,10 +16,13 @@ INITIAL_NO_AUTH_ACTION_COUNT is 0 (set before moto is imported). This module mak
   ARNs and tag conditions are checked against AWS's documentation, not here. moto's own rule
   that a failed condition on an Allow denies outright (a bug) is replaced by AWS's: the
   statement does not apply. Wildcards are read as IAM reads them (* and ?), not as regular expressions.
+- Tags given to a call that creates a resource are authorised as AWS authorises them: as a second
+  action (sns:TagResource for CreateTopic, ec2:CreateTags for RunInstances...), which moto skips.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -42,6 +45,7 @@ def install(settings: config.Settings) -> None:
     _install_anonymous_s3()
     _install_s3_action_names()
     _install_policy_evaluation()
+    _install_tagging_on_create()
 
 
 def _create_admin() -> None:
@@ -109,6 +113,18 @@ S3_ACCOUNT_ACTIONS = {
     "DELETE": "PutAccountPublicAccessBlock",
 }
 IAM_PREFIXES = {"monitoring": "cloudwatch"}
+# Tagging at creation: AWS also checks the service's tagging action when a call that creates a
+# resource carries tags (the API references: "To be able to tag a topic on creation, you must have
+# the sns:CreateTopic and sns:TagResource permissions"; EC2's "Grant permission to tag resources
+# during creation"; Elastic Load Balancing's and ACM's "tag on create"). Service: (the request's
+# tag parameter, the action).
+TAGGING_ON_CREATE = {
+    "ec2": ("TagSpecification", "ec2:CreateTags"),
+    "sns": ("Tags", "sns:TagResource"),
+    "elasticloadbalancing": ("Tags", "elasticloadbalancing:AddTags"),
+    "acm": ("Tags", "acm:AddTagsToCertificate"),
+}
+CREATING = ("Create", "Run", "Import", "Request", "Allocate", "Copy")
 S3_CONTROL_PUBLIC_ACCESS_BLOCK = "/v20180820/configuration/publicAccessBlock"
 
 
@@ -161,6 +177,40 @@ def _install_policy_evaluation() -> None:
 
     IAMPolicyStatement.is_action_permitted = is_action_permitted
     IAMPolicyStatement._match = staticmethod(iam_match)
+
+
+def tagging_action(action: str, data: Any, body: Any) -> str | None:
+    """The tagging action AWS also checks for this request (`action` as IAM names it), or None:
+    only for a call that creates a resource and carries tags (query parameters or a JSON body)."""
+    service, _, name = action.partition(":")
+    if service not in TAGGING_ON_CREATE or not name.startswith(CREATING):
+        return None
+    parameter, tagging = TAGGING_ON_CREATE[service]
+    if any(str(key).startswith(f"{parameter}.") for key in data or {}):  # a list with members
+        return tagging
+    try:
+        document = json.loads(body or b"{}")
+    except (TypeError, ValueError):
+        return None
+    return tagging if isinstance(document, dict) and document.get(parameter) else None
+
+
+def _install_tagging_on_create() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    check = IAMRequestBase.check_action_permitted
+
+    def check_action_permitted(self: Any, resource: str) -> None:
+        check(self, resource)
+        tagging = tagging_action(self._action, self._data, self._body)
+        if tagging:
+            action, self._action = self._action, tagging  # the denial names the tagging action
+            try:
+                check(self, resource)
+            finally:
+                self._action = action
+
+    IAMRequestBase.check_action_permitted = check_action_permitted
 
 
 def iam_match(pattern: str, value: str) -> re.Match[str] | None:
