@@ -99,6 +99,32 @@ def test_the_local_cloud_refuses_unknown_and_unpermitted_callers(iam_cloud):
         reader.create_bucket(Bucket="refused-123456789012-us-east-1")
 
 
+def test_tags_given_at_creation_need_the_tagging_permission_too(iam_cloud):
+    """As on AWS (moto checks only sns:CreateTopic): sns_alarm_topic tags the topic in CreateTopic."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    policy = json.loads(json.dumps(POLICY))
+    for statement in policy["Statement"]:
+        if isinstance(statement["Action"], list) and "sns:TagResource" in statement["Action"]:
+            statement["Action"].remove("sns:TagResource")
+    assert "sns:TagResource" not in granted(policy) and "sns:CreateTopic" in granted(policy)
+    keys = user_with(iam_cloud, policy)
+    sns = boto3.client(
+        "sns",
+        endpoint_url=iam_cloud.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=keys["deployment_access_key"],
+        aws_secret_access_key=keys["deployment_secret_key"],
+    )
+    name = f"t{uuid.uuid4().hex[:7]}-alarms"
+    with pytest.raises(ClientError, match=r"not authorized to perform: sns:TagResource"):
+        sns.create_topic(Name=name, Tags=[{"Key": "Deployment", "Value": name}])
+    arn = sns.create_topic(Name=name)["TopicArn"]  # untagged: sns:CreateTopic alone
+    assert arn.endswith(f":{name}")
+    sns.delete_topic(TopicArn=arn)
+
+
 def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path):
     keys = user_with(iam_cloud, POLICY)
     name = f"i{uuid.uuid4().hex[:7]}"

@@ -678,7 +678,7 @@ TOPIC = {"arn": "a", "display_name": "web alarms", "tags": {"D": "w"}, "subscrip
         ),
     ],
 )  # fmt: skip
-def test_the_topic_is_current_when_sns_topic_would_change_nothing(topic, wanted, email, current):
+def test_the_topic_is_current_when_sns_alarm_topic_would_change_nothing(topic, wanted, email, current):
     assert checks.deployment_topic_is_current(topic, wanted, "web alarms", {"D": "w"}, email) is current
 
 

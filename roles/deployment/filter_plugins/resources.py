@@ -228,7 +228,7 @@ def deployment_alarms_to_change(specs: list, found: dict) -> list:
 
 
 def deployment_topic_is_current(topic: dict, wanted: bool, display_name: str, tags: dict, email: str) -> bool:
-    """Whether the alarm topic (deployment_info's) is as sns_topic would leave it: absent when not
+    """Whether the alarm topic (deployment_info's) is as sns_alarm_topic would leave it: absent when not
     wanted; else with its display name, tags and, when given, the e-mail subscription."""
     if not wanted:
         return not topic
