@@ -112,6 +112,12 @@ options:
         C(ListTopics)' pages.
     type: str
     default: ""
+  topic_subscriptions:
+    description:
+      - Whether the topic's subscriptions are listed too (C(ListSubscriptionsByTopic)); deploy needs
+        them only to check an e-mail subscription, teardown not at all.
+    type: bool
+    default: true
   dashboard_name:
     description: A CloudWatch dashboard to look up by its exact name; empty, none.
     type: str
@@ -211,11 +217,11 @@ security_group:
 bucket:
   description:
     - C(name), C(exists), C(accessible) (false when S3 answers 403 - another account's bucket, or
-      no s3:ListBucket), C(tags); for a bucket without tags C(other_objects) (up to three keys other
-      than O(image_key)) and C(image_tags); when asked, C(settings) (C(encryption), the
-      algorithms; C(public_access_block), four booleans; C(object_ownership); C(policy), the document;
-      each C(null) when not set); when asked, C(versioning) (C(Enabled), C(Suspended), or empty when
-      versioning was never turned on).
+      no s3:ListBucket), C(region) (where an accessible bucket is, as HeadBucket says), C(tags); for
+      a bucket without tags C(other_objects) (up to three keys other than O(image_key)) and
+      C(image_tags); when asked, C(settings) (C(encryption), the algorithms; C(public_access_block),
+      four booleans; C(object_ownership); C(policy), the document; each C(null) when not set); when
+      asked, C(versioning) (C(Enabled), C(Suspended), or empty when versioning was never turned on).
   returned: always
   type: dict
 account_public_access_block:
@@ -266,8 +272,8 @@ api_calls_by_operation:
   sample: {"GetCallerIdentity": 1, "DescribeInstances": 1}
 topic:
   description:
-    - The topic of O(topic_name) (C(arn), C(tags), C(display_name), C(subscriptions) with C(protocol) and
-      C(endpoint)); empty when it does not exist.
+    - The topic of O(topic_name) (C(arn), C(tags), C(display_name), and with O(topic_subscriptions)
+      C(subscriptions) with C(protocol) and C(endpoint)); empty when it does not exist.
   returned: always
   type: dict
 dashboard:
@@ -435,7 +441,7 @@ def bucket(reader, name, image_key, settings, versioning=False):
     s3 = reader.client("s3")
     found = {"name": name, "exists": False, "accessible": False, "tags": {}}
     try:
-        s3.head_bucket(Bucket=name, aws_retry=True)
+        head = s3.head_bucket(Bucket=name, aws_retry=True)
     except (ClientError, BotoCoreError) as e:
         code = status_code(e)
         if code == 404:
@@ -443,7 +449,7 @@ def bucket(reader, name, image_key, settings, versioning=False):
         if code == 403:
             return {**found, "exists": True}
         raise ModuleError(f"Unable to look the bucket {name} up", e) from e
-    found.update(exists=True, accessible=True)
+    found.update(exists=True, accessible=True, region=head.get("BucketRegion", ""))
     try:
         found["tags"] = tag_dict(s3.get_bucket_tagging(Bucket=name, aws_retry=True)["TagSet"])
     except is_boto3_error_code("NoSuchTagSet"):
@@ -503,7 +509,7 @@ ALARM_KEYS = (
 ALARM_STATE_KEYS = ("AlarmArn", "StateValue", "StateReason")
 
 
-def topic(reader, arn):
+def topic(reader, arn, subscriptions=True):
     """The topic of that ARN (its name, in this account and region), or {} when there is none: asked
     by its ARN, where ListTopics would page through every topic of the account to find it."""
     name = arn.rsplit(":", 1)[-1]
@@ -514,15 +520,13 @@ def topic(reader, arn):
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
         raise ModuleError(f"Unable to read the topic {name}", e) from e
     tags = reader.call("sns", "list_tags_for_resource", f"read the tags of the topic {name}", ResourceArn=arn)
-    subscriptions = reader.pages(
-        "sns", "list_subscriptions_by_topic", "Subscriptions", f"list the subscriptions of {name}", TopicArn=arn
-    )
-    return {
-        "arn": arn,
-        "tags": tag_dict(tags.get("Tags")),
-        "display_name": attributes.get("DisplayName", ""),
-        "subscriptions": [{"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in subscriptions],
-    }
+    found = {"arn": arn, "tags": tag_dict(tags.get("Tags")), "display_name": attributes.get("DisplayName", "")}
+    if subscriptions:
+        listed = reader.pages(
+            "sns", "list_subscriptions_by_topic", "Subscriptions", f"list the subscriptions of {name}", TopicArn=arn
+        )
+        found["subscriptions"] = [{"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in listed]
+    return found
 
 
 def alarm_history(reader, name, count):
@@ -705,7 +709,7 @@ def lookups(module, reader, account, partition):
         wanted["alarms"] = lambda: {"alarms": alarms(reader, params["alarm_names"], params["alarm_history"])}
     if params["topic_name"]:
         arn = f"arn:{partition}:sns:{module.region}:{account}:{params['topic_name']}"
-        wanted["topic"] = lambda: {"topic": topic(reader, arn)}
+        wanted["topic"] = lambda: {"topic": topic(reader, arn, params["topic_subscriptions"])}
     if params["dashboard_name"]:
         wanted["dashboard"] = lambda: {"dashboard": dashboard(reader, params["dashboard_name"])}
     if params["ami_parameter"]:
@@ -758,6 +762,7 @@ def main():
         "alarm_names": {"type": "list", "elements": "str", "default": []},
         "alarm_history": {"type": "int", "default": 0},
         "topic_name": {"type": "str", "default": ""},
+        "topic_subscriptions": {"type": "bool", "default": True},
         "dashboard_name": {"type": "str", "default": ""},
         "scaling": {"type": "bool", "default": False},
         "ami_parameter": {"type": "str", "default": ""},

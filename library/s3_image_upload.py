@@ -41,6 +41,15 @@ options:
         missing bucket is not an error (an earlier task may create it); the image would be uploaded.
     required: true
     type: str
+  bucket_region:
+    description:
+      - The bucket's region, when the caller knows it (deploy has just created or found the bucket).
+        The module then takes the bucket as existing and does not ask S3 for its region (one
+        C(HeadBucket) call fewer); a missing bucket then fails at the upload.
+      - Empty, the module asks C(HeadBucket), which says whether the bucket exists and where.
+      - The region is used for the object's URL (RV(url)).
+    type: str
+    default: ""
   key:
     description:
       - Key of the object inside O(bucket), without a leading C(/).
@@ -166,6 +175,11 @@ tags:
   returned: when O(tags) is set
   type: dict
   sample: {"project": "website"}
+api_calls_by_operation:
+  description: The S3 API calls the task made, by operation.
+  returned: success
+  type: dict
+  sample: {HeadObject: 1, GetObjectTagging: 1}
 """
 
 import contextlib
@@ -189,7 +203,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ApiCallCounter, ModuleError, fail
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_http import describe_url_error
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import bucket_name_problem
 
@@ -468,13 +482,15 @@ def put_tags(module, client, bucket, key, tags):
         raise ModuleError(f"Unable to set the tags of object {key} in bucket {bucket}", e) from e
 
 
-def publish(module, bucket, key, url, tags):
+def publish(module, client, bucket, key, url, tags):
     """Downloads the image and puts it in the bucket unless the object already is that image
     with those tags; returns the module's result. Raises ModuleError."""
     timeout = module.params["timeout"]
     max_size = module.params["max_size"]
-    client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
-    bucket_exists, region = bucket_region(module, client, bucket)
+    if module.params["bucket_region"]:
+        bucket_exists, region = True, module.params["bucket_region"]
+    else:
+        bucket_exists, region = bucket_region(module, client, bucket)
     region = region or module.region
 
     fd, path = tempfile.mkstemp(prefix="s3_image_upload-", dir=module.tmpdir)
@@ -540,6 +556,7 @@ def publish(module, bucket, key, url, tags):
 def main():
     argument_spec = {
         "bucket": {"type": "str", "required": True},
+        "bucket_region": {"type": "str", "default": ""},
         "key": {"type": "str", "default": "image.jpg", "no_log": False},
         "url": {"type": "str", "required": True},
         "timeout": {"type": "int", "default": 30},
@@ -571,11 +588,13 @@ def main():
     if problem:
         module.fail_json(msg=f"Invalid bucket name {bucket}: {problem}")
 
+    counter = ApiCallCounter()
+    client = counter.attach(module.client("s3", retry_decorator=AWSRetry.jittered_backoff()))
     try:
-        result = publish(module, bucket, key, url, tags)
+        result = publish(module, client, bucket, key, url, tags)
     except ModuleError as e:
         fail(module, e)
-    module.exit_json(**result)
+    module.exit_json(**result, api_calls_by_operation=counter.by_operation)
 
 
 if __name__ == "__main__":

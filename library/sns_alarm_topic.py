@@ -166,14 +166,17 @@ class Topic:
         except (ClientError, BotoCoreError) as e:
             raise ModuleError(f"Could not {what} the topic {self.name} ({permission})", e) from e
 
-    def read(self):
-        """{display_name, tags, subscriptions} of the topic, or None when it does not exist."""
+    def read(self, details=True):
+        """{display_name, tags, subscriptions} of the topic, or None when it does not exist; with
+        details=False only whether it exists ({} then), one call."""
         try:
             attributes = self.client.get_topic_attributes(TopicArn=self.arn, aws_retry=True)["Attributes"]
         except is_boto3_error_code(["NotFound", "NotFoundException"]):
             return None
         except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
             raise ModuleError(f"Could not read the topic {self.name} (sns:GetTopicAttributes)", e) from e
+        if not details:
+            return {}
         tags = self.call("list_tags_for_resource", "read the tags of", "sns:ListTagsForResource", ResourceArn=self.arn)
         try:
             listed = paginate(self.client, "list_subscriptions_by_topic", TopicArn=self.arn).get("Subscriptions", [])
@@ -208,7 +211,8 @@ def wanted_state(params, before):
 def ensure(module, topic):
     """Makes the topic as the parameters say; the module's result."""
     params = module.params
-    before = topic.read()
+    # Deleting needs to know only that the topic exists (the diff shows what goes).
+    before = topic.read(details=params["state"] == "present" or module._diff)
     after = wanted_state(params, before)
     result = {
         "sns_arn": topic.arn,

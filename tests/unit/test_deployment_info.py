@@ -90,14 +90,23 @@ def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
     assert (found["group_id"], found["group_name"], found["tags"]["Deployment"]) == (group, f"{name}-web", name)
     assert found["ip_permissions"][0]["ip_ranges"][0]["cidr_ip"] == "0.0.0.0/0"
     assert result["bucket"] == {
-        "name": bucket, "exists": True, "accessible": True, "tags": {"Deployment": name, "ManagedBy": MANAGED_BY},
+        "name": bucket, "exists": True, "accessible": True, "region": "us-east-1",
+        "tags": {"Deployment": name, "ManagedBy": MANAGED_BY},
     }  # fmt: skip
     assert result["topic"]["arn"] == f"arn:aws:sns:us-east-1:{ACCOUNT}:{name}-alarms"
     assert result["topic"]["tags"]["Deployment"] == name
     # Asked by its ARN: no ListTopics, whose pages hold every topic of the account.
     assert "ListTopics" not in result["api_calls_by_operation"]
     assert result["api_calls_by_operation"]["GetTopicAttributes"] == 1
+    assert result["topic"]["subscriptions"] == [] and result["api_calls_by_operation"]["ListSubscriptionsByTopic"] == 1
     assert result["dashboard"] is True
+
+    # Without its subscriptions (no e-mail to check, or teardown): one call fewer.
+    rc, result = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, topic_name=f"{name}-alarms", topic_subscriptions=False
+    )
+    assert rc == 0 and result["topic"]["tags"]["Deployment"] == name and "subscriptions" not in result["topic"]
+    assert "ListSubscriptionsByTopic" not in result["api_calls_by_operation"]
 
 
 def test_alarms_are_found_with_what_makes_them_and_their_state(run_module, moto_client, name):

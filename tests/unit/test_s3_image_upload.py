@@ -318,6 +318,16 @@ def test_rerun_is_unchanged_and_does_not_upload(run, s3, origin, bucket):
     assert second["sha256"] == first["sha256"]
     assert second["etag"] == etag
     assert s3.head_object(Bucket=bucket, Key="image.jpg")["Metadata"]["marker"] == "kept"
+    assert second["api_calls_by_operation"] == {"HeadBucket": 1, "HeadObject": 1}
+
+
+def test_a_known_bucket_region_saves_the_head_bucket_call(run, origin, bucket):
+    source = f"{origin.base}/photo.jpg"
+    first = run(bucket=bucket, url=source, bucket_region="us-east-1", tags={"Deployment": "web"})
+    assert first["changed"] is True and "HeadBucket" not in first["api_calls_by_operation"]
+    again = run(bucket=bucket, url=source, bucket_region="us-east-1", tags={"Deployment": "web"})
+    assert again["changed"] is False
+    assert again["api_calls_by_operation"] == {"HeadObject": 1, "GetObjectTagging": 1}
 
 
 def test_changed_image_at_same_url_is_uploaded(run, s3, origin, bucket):
@@ -606,9 +616,11 @@ def test_incomplete(module_code, content_type, data, problem):
         assert found == ""
 
 
-def test_missing_bucket_fails(run, s3, origin):
+# A given bucket_region skips HeadBucket: a missing bucket is then found at the upload, with the same message.
+@pytest.mark.parametrize("region", ["", "us-east-1"], ids=["asked", "region-given"])
+def test_missing_bucket_fails(run, s3, origin, region):
     missing = f"img-missing-{uuid.uuid4().hex[:12]}"
-    result = run(bucket=missing, url=f"{origin.base}/photo.jpg")
+    result = run(bucket=missing, url=f"{origin.base}/photo.jpg", bucket_region=region)
 
     assert result["failed"] is True
     assert f"bucket {missing} does not exist" in result["msg"]
@@ -616,10 +628,11 @@ def test_missing_bucket_fails(run, s3, origin):
         s3.head_bucket(Bucket=missing)
 
 
-def test_missing_bucket_in_check_mode_would_upload(run, s3, origin):
+@pytest.mark.parametrize("region", ["", "us-east-1"], ids=["asked", "region-given"])
+def test_missing_bucket_in_check_mode_would_upload(run, s3, origin, region):
     # In check mode an earlier task may be about to create the bucket: report the upload.
     missing = f"img-missing-{uuid.uuid4().hex[:12]}"
-    result = run(check_mode=True, bucket=missing, url=f"{origin.base}/photo.jpg")
+    result = run(check_mode=True, bucket=missing, url=f"{origin.base}/photo.jpg", bucket_region=region)
 
     assert result.get("failed") is not True, result
     assert result["changed"] is True

@@ -85,8 +85,10 @@ def test_check_mode_reports_and_changes_nothing(sns, arn, run_module):
     assert topic_of(sns, arn) is None
 
     run_module("sns_alarm_topic", **present(arn))
-    rc, result = run_module("sns_alarm_topic", check_mode=True, arn=arn, state="absent")
+    rc, result = run_module("sns_alarm_topic", check_mode=True, diff=True, arn=arn, state="absent")
     assert rc == 0 and result["changed"] and result["deleted"]
+    assert result["diff"] == {"before": {"display_name": "web alarms", "tags": {"Deployment": "web"},
+                                         "subscriptions": []}, "after": {}}  # fmt: skip
     assert topic_of(sns, arn) is not None
 
 
@@ -94,8 +96,8 @@ def test_absent_deletes_the_topic_with_its_subscriptions_and_then_changes_nothin
     run_module("sns_alarm_topic", **present(arn, subscriptions=[EMAIL]))
     rc, result = run_module("sns_alarm_topic", arn=arn, state="absent")
     assert rc == 0 and result["changed"] and result["deleted"], result
-    calls = result["api_calls_by_operation"]
-    assert calls["DeleteTopic"] == 1 and "Unsubscribe" not in calls  # DeleteTopic takes the subscriptions
+    # Whether it exists, then DeleteTopic, which takes the subscriptions with it.
+    assert result["api_calls_by_operation"] == {"GetTopicAttributes": 1, "DeleteTopic": 1}
     assert topic_of(sns, arn) is None
     assert not [s for s in sns.list_subscriptions()["Subscriptions"] if s["TopicArn"] == arn]
 
