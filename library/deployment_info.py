@@ -345,18 +345,20 @@ class Reader:
 
 
 def default_vpc(reader):
-    vpcs = reader.call(
-        "ec2", "describe_vpcs", "find the default VPC", Filters=[{"Name": "is-default", "Values": ["true"]}]
-    )
-    if not vpcs["Vpcs"]:
-        return "", []
-    vpc_id = vpcs["Vpcs"][0]["VpcId"]
+    """The default VPC's id and its default subnets. Default subnets exist only in the default VPC,
+    so one DescribeSubnets answers both; DescribeVpcs only when there is none (a default VPC whose
+    default subnets were deleted still has its id)."""
     subnets = reader.pages(
         "ec2", "describe_subnets", "Subnets", "list the default VPC's subnets",
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "default-for-az", "Values": ["true"]}],
+        Filters=[{"Name": "default-for-az", "Values": ["true"]}],
     )  # fmt: skip
+    if not subnets:
+        vpcs = reader.call(
+            "ec2", "describe_vpcs", "find the default VPC", Filters=[{"Name": "is-default", "Values": ["true"]}]
+        )
+        return (vpcs["Vpcs"][0]["VpcId"] if vpcs["Vpcs"] else ""), []
     found = [{"subnet_id": s["SubnetId"], "availability_zone": s["AvailabilityZone"]} for s in subnets]
-    return vpc_id, sorted(found, key=lambda s: s["availability_zone"])
+    return subnets[0]["VpcId"], sorted(found, key=lambda s: s["availability_zone"])
 
 
 def key_pair(reader, name):

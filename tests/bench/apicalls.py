@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/[^/]+/([^/]+)/")
 # smithy-rpc-v2-cbor (CloudWatch in newer botocore): /service/<Service>/operation/<Action>
 RPC_PATH = re.compile(r"/service/[^/]+/operation/([A-Za-z]+)")
+S3_CONTROL = "/v20180820"  # S3 Control's REST paths (the account's Block Public Access), signed as s3
 S3_SUBRESOURCES = (
     "tagging", "policy", "encryption", "publicAccessBlock", "ownershipControls", "versioning", "acl",
     "versions", "uploads", "location", "delete", "lifecycle", "cors", "website", "logging",
@@ -64,6 +65,8 @@ def action_of(entry: dict, headers: dict[str, str], service: str) -> str:
     action = parse_qs(body).get("Action") or parse_qs(url.query).get("Action")
     if action:
         return action[0]
+    if service == "s3" and url.path.startswith(S3_CONTROL):  # the account's settings, not a bucket's
+        return f"{entry['method']} S3Control{url.path[len(S3_CONTROL) :]}"
     if service == "s3":
         query = parse_qs(url.query, keep_blank_values=True)
         sub = next((name for name in S3_SUBRESOURCES if name in query), "")

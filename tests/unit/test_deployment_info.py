@@ -59,6 +59,22 @@ def test_nothing_yet_is_reported_empty_with_the_account_and_the_default_vpc(run_
     assert result["bucket"] == {"name": f"{name}-{ACCOUNT}-us-east-1", "exists": False, "accessible": False, "tags": {}}
     assert (result["alarms"], result["topic"], result["dashboard"]) == ({}, {}, False)
     assert "ListTopics" not in result["api_calls_by_operation"]  # an absent topic: GetTopicAttributes' NotFound
+    # The default subnets name their VPC: no DescribeVpcs.
+    assert result["api_calls_by_operation"]["DescribeSubnets"] == 1
+    assert "DescribeVpcs" not in result["api_calls_by_operation"]
+
+
+def test_a_default_vpc_without_default_subnets_is_still_found(run_module, moto_client):
+    region = "eu-north-1"  # a region of its own: its default subnets go
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=moto_client("ec2").meta.endpoint_url,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    for subnet in ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]:
+        ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+    rc, result = run_module("deployment_info", name="novpc", managed_by=MANAGED_BY, vpc=True, region=region)
+    assert rc == 0, result
+    assert (result["vpc_id"], result["subnets"]) == (vpc, [])
+    assert result["api_calls_by_operation"]["DescribeVpcs"] == 1
 
 
 def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
