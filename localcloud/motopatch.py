@@ -7,6 +7,11 @@
 - RunInstances, StopInstances, StartInstances, RebootInstances and TerminateInstances act
   on the instances' containers; only the local AMI can be launched.
 - GetConsoleOutput returns the instance's real console (systemd and cloud-init output).
+- A response that changes which keys the answers show (DescribeKeyPairs' PublicKey) replaces
+  its class's table of response transformers instead of adding to the one another thread may be
+  reading: moto's first DescribeKeyPairs that finds a key pair grew that dict while a concurrent
+  EC2 answer (deployment_info reads in threads) was being serialized from it, and the server
+  answered 500 ("dictionary changed size during iteration").
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ def install(cloud: Cloud) -> None:
     _install_ami(cloud)
     _install_lifecycle(cloud)
     _install_console(cloud)
+    install_response_transformers()
 
 
 def _install_addresses(cloud: Cloud) -> None:
@@ -155,3 +161,22 @@ def _install_console(cloud: Cloud) -> None:
         return ActionResult(result)
 
     General.get_console_output = get_console_output
+
+
+def install_response_transformers() -> None:
+    """BaseResponse's _include_in_response and _exclude_from_response copy the transformer table
+    (RESPONSE_KEY_PATH_TO_TRANSFORMER, a class attribute shared by every EC2 response) and set the
+    copy on the response's class, so a serializer iterating the old table never sees it change."""
+    from moto.core.responses import BaseResponse
+    from moto.core.serialize import never_return
+
+    def _set(self: Any, path: str, transform: Any) -> None:
+        table = self.RESPONSE_KEY_PATH_TO_TRANSFORMER
+        if table.get(path) is not transform:
+            type(self).RESPONSE_KEY_PATH_TO_TRANSFORMER = {**table, path: transform}
+
+    def _identity(value: Any) -> Any:
+        return value
+
+    BaseResponse._include_in_response = lambda self, path: _set(self, path, _identity)
+    BaseResponse._exclude_from_response = lambda self, path: _set(self, path, never_return)
