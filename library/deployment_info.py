@@ -313,6 +313,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     fail,
     instance_type_offering,
     paginate,
+    sns_topic,
     status_code,
     tag_dict,
     tagged_certificates,
@@ -512,23 +513,8 @@ ALARM_STATE_KEYS = ("AlarmArn", "StateValue", "StateReason")
 
 
 def topic(reader, arn, subscriptions=True):
-    """The topic of that ARN (its name, in this account and region), or {} when there is none: asked
-    by its ARN, where ListTopics would page through every topic of the account to find it."""
-    name = arn.rsplit(":", 1)[-1]
-    try:
-        attributes = reader.client("sns").get_topic_attributes(TopicArn=arn, aws_retry=True)["Attributes"]
-    except is_boto3_error_code(["NotFound", "NotFoundException"]):
-        return {}
-    except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-        raise ModuleError(f"Unable to read the topic {name}", e) from e
-    tags = reader.call("sns", "list_tags_for_resource", f"read the tags of the topic {name}", ResourceArn=arn)
-    found = {"arn": arn, "tags": tag_dict(tags.get("Tags")), "display_name": attributes.get("DisplayName", "")}
-    if subscriptions:
-        listed = reader.pages(
-            "sns", "list_subscriptions_by_topic", "Subscriptions", f"list the subscriptions of {name}", TopicArn=arn
-        )
-        found["subscriptions"] = [{"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in listed]
-    return found
+    """The topic of that ARN (its name, in this account and region), or {} when there is none."""
+    return sns_topic(reader.client("sns"), arn, subscriptions) or {}
 
 
 def alarm_history(reader, name, count):

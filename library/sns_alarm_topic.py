@@ -144,9 +144,8 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     ApiCallCounter,
     ModuleError,
     fail,
-    paginate,
+    sns_topic,
 )
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import tag_dict
 
 ARN = re.compile(r"^arn:[a-z-]+:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,256})$")
 MAX_DISPLAY_NAME = 100
@@ -169,25 +168,16 @@ class Topic:
     def read(self, details=True):
         """{display_name, tags, subscriptions} of the topic, or None when it does not exist; with
         details=False only whether it exists ({} then), one call."""
-        try:
-            attributes = self.client.get_topic_attributes(TopicArn=self.arn, aws_retry=True)["Attributes"]
-        except is_boto3_error_code(["NotFound", "NotFoundException"]):
-            return None
-        except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            raise ModuleError(f"Could not read the topic {self.name} (sns:GetTopicAttributes)", e) from e
         if not details:
+            try:
+                self.client.get_topic_attributes(TopicArn=self.arn, aws_retry=True)
+            except is_boto3_error_code(["NotFound", "NotFoundException"]):
+                return None
+            except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+                raise ModuleError(f"Could not read the topic {self.name} (sns:GetTopicAttributes)", e) from e
             return {}
-        tags = self.call("list_tags_for_resource", "read the tags of", "sns:ListTagsForResource", ResourceArn=self.arn)
-        try:
-            listed = paginate(self.client, "list_subscriptions_by_topic", TopicArn=self.arn).get("Subscriptions", [])
-        except (ClientError, BotoCoreError) as e:
-            raise ModuleError(f"Could not list the subscriptions of the topic {self.name} "
-                              "(sns:ListSubscriptionsByTopic)", e) from e  # fmt: skip
-        return {
-            "display_name": attributes.get("DisplayName", ""),
-            "tags": tag_dict(tags.get("Tags")),
-            "subscriptions": [{"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in listed],
-        }
+        found = sns_topic(self.client, self.arn)
+        return None if found is None else {key: found[key] for key in ("display_name", "tags", "subscriptions")}
 
 
 def tag_list(tags):
@@ -280,7 +270,7 @@ def main():
             msg=f"arn={module.params['arn']!r} is not a topic ARN: it must read "
             "arn:<partition>:sns:<region>:<12-digit account>:<name>, the name 1 to 256 letters, digits, - and _."
         )
-    if arn["region"] != module.region:
+    if module.region and arn["region"] != module.region:  # none set: module.client() says so
         module.fail_json(
             msg=f"arn={module.params['arn']!r} names a topic in {arn['region']}, but the module runs in "
             f"{module.region}: set region to {arn['region']}, or give the ARN of the topic in {module.region}."

@@ -70,53 +70,53 @@ def user_with(cloud: LocalCloud, policy: dict, *more: dict) -> dict[str, str]:
     return {"deployment_access_key": key["AccessKeyId"], "deployment_secret_key": key["SecretAccessKey"]}
 
 
+def client_as(cloud: LocalCloud, keys: dict[str, str], service: str):
+    """A boto3 client of the local cloud signing with a test user's keys (user_with)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=cloud.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=keys["deployment_access_key"],
+        aws_secret_access_key=keys["deployment_secret_key"],
+    )
+
+
+def policy_without(action: str) -> dict:
+    """The shipped policy less one action."""
+    policy = json.loads(json.dumps(POLICY))
+    for statement in policy["Statement"]:
+        if isinstance(statement["Action"], list) and action in statement["Action"]:
+            statement["Action"].remove(action)
+    assert action not in granted(policy)
+    return policy
+
+
 def as_user(keys: dict[str, str], name: str, *args: str) -> list[str]:
     return ["-e", json.dumps({**keys, "deployment_name": name}), *args]
 
 
 def test_the_local_cloud_refuses_unknown_and_unpermitted_callers(iam_cloud):
-    import boto3
     from botocore.exceptions import ClientError
 
-    anonymous_key = boto3.client(
-        "ec2",
-        endpoint_url=iam_cloud.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIANOTAUSER00000000",
-        aws_secret_access_key="x",
-    )
+    unknown = {"deployment_access_key": "AKIANOTAUSER00000000", "deployment_secret_key": "x"}
+    anonymous_key = client_as(iam_cloud, unknown, "ec2")
     with pytest.raises(ClientError, match=r"AuthFailure|InvalidClientTokenId"):
         anonymous_key.describe_vpcs()
     keys = user_with(iam_cloud, {"Version": "2012-10-17", "Statement": [POLICY["Statement"][0]]})
-    reader = boto3.client(
-        "s3",
-        endpoint_url=iam_cloud.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=keys["deployment_access_key"],
-        aws_secret_access_key=keys["deployment_secret_key"],
-    )
+    reader = client_as(iam_cloud, keys, "s3")
     with pytest.raises(ClientError, match=r"not authorized to perform: s3:CreateBucket"):
         reader.create_bucket(Bucket="refused-123456789012-us-east-1")
 
 
 def test_tags_given_at_creation_need_the_tagging_permission_too(iam_cloud):
     """As on AWS (moto checks only sns:CreateTopic): sns_alarm_topic tags the topic in CreateTopic."""
-    import boto3
     from botocore.exceptions import ClientError
 
-    policy = json.loads(json.dumps(POLICY))
-    for statement in policy["Statement"]:
-        if isinstance(statement["Action"], list) and "sns:TagResource" in statement["Action"]:
-            statement["Action"].remove("sns:TagResource")
-    assert "sns:TagResource" not in granted(policy) and "sns:CreateTopic" in granted(policy)
-    keys = user_with(iam_cloud, policy)
-    sns = boto3.client(
-        "sns",
-        endpoint_url=iam_cloud.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=keys["deployment_access_key"],
-        aws_secret_access_key=keys["deployment_secret_key"],
-    )
+    policy = policy_without("sns:TagResource")
+    assert "sns:CreateTopic" in granted(policy)
+    sns = client_as(iam_cloud, user_with(iam_cloud, policy), "sns")
     name = f"t{uuid.uuid4().hex[:7]}-alarms"
     with pytest.raises(ClientError, match=r"not authorized to perform: sns:TagResource"):
         sns.create_topic(Name=name, Tags=[{"Key": "Deployment", "Value": name}])
@@ -167,12 +167,7 @@ def test_the_group_policy_deploys_and_tears_down_a_group(iam_cloud, tmp_path):
 
 
 def test_a_missing_permission_stops_the_run_and_is_named(iam_cloud, tmp_path):
-    policy = json.loads(json.dumps(POLICY))
-    for statement in policy["Statement"]:
-        if isinstance(statement["Action"], list) and "s3:PutEncryptionConfiguration" in statement["Action"]:
-            statement["Action"].remove("s3:PutEncryptionConfiguration")
-    assert "s3:PutEncryptionConfiguration" not in granted(policy)
-    keys = user_with(iam_cloud, policy)
+    keys = user_with(iam_cloud, policy_without("s3:PutEncryptionConfiguration"))
     name = f"i{uuid.uuid4().hex[:7]}"
     run = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name))
     try:
