@@ -137,7 +137,6 @@ try:  # noqa: SIM105 - the amazon.aws pattern; AnsibleAWSModule reports a missin
 except ImportError:
     pass
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import (
@@ -168,16 +167,10 @@ class Topic:
     def read(self, details=True):
         """{display_name, tags, subscriptions} of the topic, or None when it does not exist; with
         details=False only whether it exists ({} then), one call."""
-        if not details:
-            try:
-                self.client.get_topic_attributes(TopicArn=self.arn, aws_retry=True)
-            except is_boto3_error_code(["NotFound", "NotFoundException"]):
-                return None
-            except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-                raise ModuleError(f"Could not read the topic {self.name} (sns:GetTopicAttributes)", e) from e
-            return {}
-        found = sns_topic(self.client, self.arn)
-        return None if found is None else {key: found[key] for key in ("display_name", "tags", "subscriptions")}
+        found = sns_topic(self.client, self.arn, subscriptions=details, tags=details)
+        if found is None:
+            return None
+        return {key: found[key] for key in ("display_name", "tags", "subscriptions")} if details else {}
 
 
 def tag_list(tags):

@@ -267,9 +267,9 @@ def tagged_certificates(acm, tags):
     return found
 
 
-def sns_topic(sns, arn, subscriptions=True):
+def sns_topic(sns, arn, subscriptions=True, tags=True):
     """The SNS topic of that ARN as {arn, display_name, tags, subscriptions: [{protocol, endpoint}]}
-    (subscriptions only when asked), or None when there is none. Asked by its ARN
+    (tags and subscriptions only when asked), or None when there is none. Asked by its ARN
     (GetTopicAttributes), where ListTopics would page through every topic of the account. `sns` is
     a client with amazon.aws's retry wrapper. Raises ModuleError naming the permission."""
     name = arn.rsplit(":", 1)[-1]
@@ -277,14 +277,16 @@ def sns_topic(sns, arn, subscriptions=True):
     try:
         attributes = sns.get_topic_attributes(TopicArn=arn, aws_retry=True)["Attributes"]
         permission = "sns:ListTagsForResource"
-        tags = sns.list_tags_for_resource(ResourceArn=arn, aws_retry=True).get("Tags")
+        tagged = sns.list_tags_for_resource(ResourceArn=arn, aws_retry=True).get("Tags") if tags else None
         permission = "sns:ListSubscriptionsByTopic"
         listed = paginate(sns, "list_subscriptions_by_topic", TopicArn=arn)["Subscriptions"] if subscriptions else None
     except is_boto3_error_code(["NotFound", "NotFoundException"]):
         return None
     except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
         raise ModuleError(f"Could not read the topic {name} ({permission})", e) from e
-    found = {"arn": arn, "display_name": attributes.get("DisplayName", ""), "tags": tag_dict(tags)}
+    found = {"arn": arn, "display_name": attributes.get("DisplayName", "")}
+    if tags:
+        found["tags"] = tag_dict(tagged)
     if listed is not None:
         found["subscriptions"] = [{"protocol": s["Protocol"], "endpoint": s["Endpoint"]} for s in listed]
     return found
