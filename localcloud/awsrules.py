@@ -7,10 +7,14 @@
   family (unlimited for T3, T3a and T4g, standard for T2); moto always answers "standard".
 - RunInstances into an availability zone that does not offer the instance type fails with
   AWS's `Unsupported` error (moto launches any type in any zone).
-- A security group cannot be deleted while an instance uses it, nor for a while after that
-  instance is terminated, as its network interface is released (`eni_release_seconds`; an
+- A network interface RunInstances creates is deleted when its instance is terminated unless
+  the request said otherwise (moto keeps the primary one unless asked), and not at once: it
+  stays, in use, until `eni_release_seconds` after the instance reached "terminated" (an
   instance tagged `localcloud:eni-release-seconds` keeps its own figure, so a test can make a
-  slow release happen), nor while a load balancer uses it or another group's rule names it
+  slow release happen). DescribeNetworkInterfaces shows it meanwhile, and ModifyInstanceAttribute's
+  groups apply to the primary interface, as on AWS.
+- A security group cannot be deleted while a network interface uses it (an instance's, until
+  released), nor while a load balancer uses it or another group's rule names it
   (`DependencyViolation`).
 - An ACM certificate a load balancer's listener uses cannot be deleted (`ResourceInUseException`),
   and DescribeCertificate's InUseBy names the balancers using it now (moto never removes them).
@@ -160,8 +164,7 @@ def _install_cpu_credits() -> None:
 def _install_group_dependencies(settings: config.Settings, terminated_at: dict[str, float]) -> None:
     from moto.ec2.exceptions import DependencyViolationError
     from moto.ec2.models import EC2Backend
-
-    delete_security_group = EC2Backend.delete_security_group
+    from moto.ec2.models.instances import Instance
 
     def _release_seconds(instance: Any) -> float:
         tags = {tag["key"]: tag["value"] for tag in instance.get_tags()}
@@ -170,17 +173,65 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
         except ValueError:
             return settings.eni_release_seconds
 
+    def _released(instance: Any) -> bool:
+        return instance._state.name == "terminated" and (
+            time.monotonic() - terminated_at.get(instance.id, 0.0) >= _release_seconds(instance)
+        )
+
+    # AWS deletes the interfaces made at launch with the instance unless DeleteOnTermination is
+    # false; moto's primary interface of a RunInstances without NetworkInterfaces keeps it false.
+    prep_nics = Instance.prep_nics
+
+    def _prep_nics(self: Any, nic_spec: list[dict[str, Any]], *args: Any, **kwargs: Any) -> None:
+        kept = {
+            int(spec.get("DeviceIndex", 0))
+            for spec in nic_spec or []
+            if spec.get("NetworkInterfaceId") or str(spec.get("DeleteOnTermination")).lower() == "false"
+        }
+        prep_nics(self, nic_spec, *args, **kwargs)
+        for index, nic in self.nics.items():
+            if int(index) not in kept:
+                nic.delete_on_termination = True
+
+    # moto deletes them in TerminateInstances; here they go once released (_release).
+    terminate = Instance.terminate
+
+    def _terminate(self: Any) -> Any:
+        held = [nic for nic in self.nics.values() if nic.delete_on_termination]
+        for nic in held:
+            nic.delete_on_termination = False
+        try:
+            return terminate(self)
+        finally:
+            for nic in held:
+                nic.delete_on_termination = True
+
+    def _release(backend: Any) -> None:
+        for eni in list(backend.enis.values()):
+            instance = eni.instance
+            if instance is not None and eni.delete_on_termination and _released(instance):
+                eni.delete()
+
+    get_all_network_interfaces = EC2Backend.get_all_network_interfaces
+
+    def _get_all_network_interfaces(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _release(self)
+        return get_all_network_interfaces(self, *args, **kwargs)
+
+    # ModifyInstanceAttribute's groups are the primary interface's (moto changes the instance's only).
+    modify_instance_security_groups = EC2Backend.modify_instance_security_groups
+
+    def _modify_instance_security_groups(self: Any, instance_id: str, new_group_id_list: list[str]) -> Any:
+        instance = modify_instance_security_groups(self, instance_id, new_group_id_list)
+        primary = instance.nics.get(0)
+        if primary is not None:
+            primary._group_set = list(instance.security_groups)
+        return instance
+
     def _users(backend: Any, group_id: str) -> list[str]:
-        now = time.monotonic()
-        users = []
-        for reservation in list(backend.reservations.values()):
-            for instance in reservation.instances:
-                if group_id not in {group.id for group in instance.security_groups}:
-                    continue
-                released = now - terminated_at.get(instance.id, 0.0) >= _release_seconds(instance)
-                if instance._state.name != "terminated" or not released:
-                    users.append(instance.id)
-        return users
+        """The network interfaces that use the group."""
+        _release(backend)
+        return [eni.id for eni in list(backend.enis.values()) if group_id in {g.id for g in eni._group_set}]
 
     def _referenced(backend: Any, group_id: str) -> bool:
         """Whether another group's rule names this group, or a load balancer of the region uses it."""
@@ -193,12 +244,18 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
         balancers = elbv2_backends[backend.account_id][backend.region_name].load_balancers.values()
         return any(group_id in (b.security_groups or []) for b in balancers)
 
+    delete_security_group = EC2Backend.delete_security_group
+
     def _delete_security_group(self: Any, name: str | None = None, group_id: str | None = None):
         group = self.get_security_group_by_name_or_id(group_id or name)
         if group is not None and (_users(self, group.id) or _referenced(self, group.id)):
             raise DependencyViolationError(f"resource {group.id} has a dependent object")
         return delete_security_group(self, name=name, group_id=group_id)
 
+    Instance.prep_nics = _prep_nics
+    Instance.terminate = _terminate
+    EC2Backend.get_all_network_interfaces = _get_all_network_interfaces
+    EC2Backend.modify_instance_security_groups = _modify_instance_security_groups
     EC2Backend.delete_security_group = _delete_security_group
 
 

@@ -83,10 +83,19 @@ def test_deploy_launches_into_a_zone_that_offers_the_type(cloud, tmp_path):
 
 
 # --- security groups held by a terminated instance's network interface ------------------------
+def interfaces_using(ec2, group: str) -> list[tuple[str, str]]:
+    """(interface id, instance id) of the network interfaces that use the group."""
+    found = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [group]}])["NetworkInterfaces"]
+    return [(eni["NetworkInterfaceId"], eni.get("Attachment", {}).get("InstanceId", "")) for eni in found]
+
+
 def test_a_group_in_use_or_just_released_cannot_be_deleted(cloud, tmp_path):
     ec2 = cloud.client("ec2")
     instance = launch(cloud, tmp_path)
     group = instance.describe()["SecurityGroups"][0]["GroupId"]
+    # The interface RunInstances made uses the group, as DescribeNetworkInterfaces shows.
+    [(eni, attached)] = interfaces_using(ec2, group)
+    assert attached == instance.instance_id
     with pytest.raises(ClientError, match="DependencyViolation"):
         ec2.delete_security_group(GroupId=group)
     # The cloud's release time is 5 s (LOCALCLOUD_ENI_RELEASE_SECONDS); this instance's own, 10 s.
@@ -99,9 +108,29 @@ def test_a_group_in_use_or_just_released_cannot_be_deleted(cloud, tmp_path):
     time.sleep(max(0.0, terminated + 6 - time.monotonic()))
     with pytest.raises(ClientError, match="DependencyViolation"):
         ec2.delete_security_group(GroupId=group)  # past the cloud's 5 s, within the instance's 10 s
+    assert interfaces_using(ec2, group) == [(eni, instance.instance_id)]  # terminated, not released yet
     time.sleep(max(0.0, terminated + 10.5 - time.monotonic()))
+    assert interfaces_using(ec2, group) == []  # released: deleted with the instance, as on AWS
     ec2.delete_security_group(GroupId=group)
     assert group not in [g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]]
+
+
+def test_an_instance_given_other_groups_releases_the_old_one(cloud, tmp_path):
+    """ModifyInstanceAttribute's groups are its primary interface's (moto changed the instance's only)."""
+    ec2 = cloud.client("ec2")
+    instance = launch(cloud, tmp_path)
+    try:
+        old = instance.describe()["SecurityGroups"][0]["GroupId"]
+        vpc = ec2.describe_security_groups(GroupIds=[old])["SecurityGroups"][0]["VpcId"]
+        new = ec2.create_security_group(GroupName=new_name(), Description="new", VpcId=vpc)["GroupId"]
+        ec2.modify_instance_attribute(InstanceId=instance.instance_id, Groups=[new])
+        assert interfaces_using(ec2, old) == []
+        assert [attached for _, attached in interfaces_using(ec2, new)] == [instance.instance_id]
+        ec2.delete_security_group(GroupId=old)  # nothing uses it now
+        with pytest.raises(ClientError, match="DependencyViolation"):
+            ec2.delete_security_group(GroupId=new)
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance.instance_id])
 
 
 def test_a_group_a_rule_or_a_load_balancer_names_cannot_be_deleted(cloud):
