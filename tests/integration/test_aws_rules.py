@@ -162,14 +162,32 @@ def test_teardown_waits_for_the_group_to_be_released(cloud, tmp_path):
     assert made.returncode == 0, made.output[-4000:]
     known_hosts = tmp_path / f"{name}.known_hosts"
     assert known_hosts.exists()
+    ec2 = cloud.client("ec2")
     # A release slower than the way from the terminated instance to the group's deletion, however
     # busy the machine (the cloud's 5 s default can pass within teardown's other deletions).
     instances = resources(cloud, name)["instances"]
     assert instances
-    cloud.client("ec2").create_tags(Resources=instances, Tags=[{"Key": ENI_RELEASE_TAG, "Value": "25"}])
+    ec2.create_tags(Resources=instances, Tags=[{"Key": ENI_RELEASE_TAG, "Value": "25"}])
+    # And a network interface someone else made with the group (as a load balancer's lingers).
+    instance = ec2.describe_instances(InstanceIds=instances)["Reservations"][0]["Instances"][0]
+    group = instance["SecurityGroups"][0]["GroupId"]
+    other = ec2.create_network_interface(SubnetId=instance["SubnetId"], Groups=[group], Description="by hand")
+    other = other["NetworkInterface"]["NetworkInterfaceId"]
+
+    stopped = playbook(cloud, "teardown", tmp_path, "-e", f"deployment_name={name}", "-e", "confirm=true",
+                       "-e", "deployment_teardown_timeout=2")  # fmt: skip
+    assert stopped.returncode != 0
+    message = stopped.task("deployment : Explain why the security group is still there")
+    assert f"did not delete the security group {group}: After 2 s" in message
+    assert f"{other} (by hand, available)" in message and "Run teardown again" in message
+    assert "Ensure the security group is deleted" not in stopped.output  # no attempt while in use
+
+    ec2.delete_network_interface(NetworkInterfaceId=other)
     gone = playbook(cloud, "teardown", tmp_path, "-e", f"deployment_name={name}", "-e", "confirm=true")
     assert gone.returncode == 0, gone.output[-4000:]
-    assert "FAILED - RETRYING: [localhost]: Ensure the security group is deleted" in gone.output
+    # The wait for the instance's interface took what was left of the 25 s; the deletion went at once.
+    assert "ok: [localhost]" in gone.task("deployment : Wait until no network interface uses the security group")
+    assert "FAILED - RETRYING: [localhost]: Ensure the security group is deleted" not in gone.output
     assert resources(cloud, name) == NOTHING
     assert not known_hosts.exists()
 
