@@ -7,6 +7,7 @@
     no-change rerun (changed=0)             goal <= 10 s, <= 20 AWS calls
     monitor.yml                             goal <= 6 s,  <= 8 AWS calls
     teardown                                goal <= 10 s, <= 20 AWS calls
+    teardown with a 30 s release            once: the AWS calls of a teardown that waits as on AWS
     image build from nothing                goal <= 3 min   (only with --image: it rebuilds the image)
 
 Each figure is printed as min / median / max; the AWS API calls of a run are counted by moto's
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 sys.path.insert(0, str(HERE))
 import apicalls  # noqa: E402
+from guided import resources  # noqa: E402
 
 from conftest import LocalCloud, cloud_env, private_range  # noqa: E402
 from instances import launch  # noqa: E402
@@ -105,6 +107,34 @@ def bench_life(cloud: LocalCloud, home: Path, runs: int) -> None:
         print(f"    {apicalls.summary(median_calls)}")
 
 
+# On AWS an instance takes 30-90 s from TerminateInstances to the release of its network interface;
+# the local cloud's instances terminate in a second and release theirs 5 s later, unless tagged.
+AWS_LIKE_RELEASE = 30
+
+
+def bench_slow_release(cloud: LocalCloud, home: Path) -> None:
+    """A teardown whose security group stays in use for 30 s after termination, as on AWS: the cost of
+    teardown's wait in seconds and AWS calls."""
+    from localcloud.awsrules import ENI_RELEASE_TAG
+
+    state, name = home / "slow-release", "bench-slow"
+    made = playbook(cloud, "deploy", state, "-e", f"deployment_name={name}")
+    if made.returncode != 0:
+        print(f"teardown with a {AWS_LIKE_RELEASE} s release: deploy FAILED\n{made.output[-3000:]}")
+        return
+    instances = resources(cloud, name)["instances"]
+    release = [{"Key": ENI_RELEASE_TAG, "Value": str(AWS_LIKE_RELEASE)}]
+    cloud.client("ec2").create_tags(Resources=instances, Tags=release)
+    run, took, counted = timed_run(cloud, "teardown", state, "benchslow", "-e", f"deployment_name={name}",
+                                   "-e", "confirm=true")  # fmt: skip
+    if run.returncode != 0:
+        print(f"teardown with a {AWS_LIKE_RELEASE} s release: FAILED (rc {run.returncode})\n{run.output[-3000:]}")
+        return
+    print(f"\n{f'teardown with a {AWS_LIKE_RELEASE} s release (as on AWS)':<40} {took:5.1f} s"
+          f"{'':<22} {sum(counted.values())} AWS calls")  # fmt: skip
+    print(f"    {apicalls.summary(counted)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--image", action="store_true", help="also rebuild the instance image from nothing")
@@ -127,6 +157,7 @@ def main() -> int:
                 instance.wait_for_ssh(timeout=120)
                 line("RunInstances -> first SSH login", time.monotonic() - started, "<= 10 s")
             bench_life(cloud, home, args.runs)
+            bench_slow_release(cloud, home)
         finally:
             cloud.cli("down", check=False)
 

@@ -52,8 +52,9 @@ def test_it_waits_until_the_last_interface_is_gone(ec2, group, run_module):
     assert rc == 0, result
     assert result["network_interfaces"] == []
     assert 2.0 <= result["waited"] < 10
-    # Polls at 0, 1 and 3 s (pauses of 1 s, then 2 s), with room for a slow machine.
+    # Polls at 0, 1, 2 and 3 s (a pause of 1 s each): the one after the release sees it, within a second.
     assert 3 <= result["api_calls_by_operation"]["DescribeNetworkInterfaces"] <= 4
+    assert result["waited"] < 4
 
 
 def test_time_up_fails_naming_the_interfaces_and_what_they_belong_to(ec2, group, run_module):
@@ -103,9 +104,11 @@ def test_a_negative_timeout_is_refused(run_module):
     assert rc != 0 and result["msg"] == "timeout must be 0 or more seconds, not -1"
 
 
-def test_the_polls_start_fast_and_settle_at_five_seconds():
+def test_the_polls_come_every_second_at_first_and_settle_at_three_seconds():
     module = importlib.import_module("ansible_collections.aws_webserver.core.plugins.modules.ec2_security_group_unused")
-    assert list(itertools.islice(module.delays(), 8)) == [1, 2, 3, 4, 5, 5, 5, 5]
+    assert list(itertools.islice(module.delays(), 8)) == [1, 1, 1, 2, 3, 3, 3, 3]
+    # A minute's wait: 23 polls (the first at once, then 22 after pauses).
+    assert sum(1 for total in itertools.accumulate(itertools.islice(module.delays(), 40)) if total <= 60) == 22
 
 
 def test_the_last_pause_ends_at_the_timeout(monkeypatch):
@@ -117,5 +120,5 @@ def test_the_last_pause_ends_at_the_timeout(monkeypatch):
         pauses.append(seconds)
         now[0] += seconds
 
-    found, waited = module.wait(None, ["sg-1"], 4.5, False, clock=lambda: now[0], sleep=sleep)
-    assert pauses == [1, 2, 1.5] and waited == 4.5 and found == [{"network_interface_id": "eni-1"}]
+    found, waited = module.wait(None, ["sg-1"], 9.5, False, clock=lambda: now[0], sleep=sleep)
+    assert pauses == [1, 1, 1, 2, 3, 1.5] and waited == 9.5 and found == [{"network_interface_id": "eni-1"}]
