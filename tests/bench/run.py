@@ -126,6 +126,7 @@ def bench_once(cloud: LocalCloud, home: Path) -> None:
 
 
 def once_line(label: str, run: Run, took: float, counted) -> None:
+    """A once-off figure: its seconds and AWS calls, or the failed run's output."""
     if run.returncode != 0:
         print(f"{label}: FAILED (rc {run.returncode})\n{run.output[-3000:]}")
         return
