@@ -23,11 +23,15 @@ INITIAL_NO_AUTH_ACTION_COUNT is 0 (set before moto is imported). This module mak
 from __future__ import annotations
 
 import json
+import logging
 import os
-import re
 from typing import Any
+from urllib.parse import urlparse
 
-from . import config
+from . import config, iam_requests
+from .iam_policy import Check, Decision, Outcome, evaluate, iam_match
+
+LOG = logging.getLogger("localcloud")
 
 ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 
@@ -44,8 +48,8 @@ def install(settings: config.Settings) -> None:
     _create_admin()
     _install_anonymous_s3()
     _install_s3_action_names()
+    _install_bucket_policy_statements()
     _install_policy_evaluation()
-    _install_tagging_on_create()
 
 
 def _create_admin() -> None:
@@ -113,18 +117,6 @@ S3_ACCOUNT_ACTIONS = {
     "DELETE": "PutAccountPublicAccessBlock",
 }
 IAM_PREFIXES = {"monitoring": "cloudwatch"}
-# Tagging at creation: AWS also checks the service's tagging action when a call that creates a
-# resource carries tags (the API references: "To be able to tag a topic on creation, you must have
-# the sns:CreateTopic and sns:TagResource permissions"; EC2's "Grant permission to tag resources
-# during creation"; Elastic Load Balancing's and ACM's "tag on create"). Service: (the request's
-# tag parameter, the action).
-TAGGING_ON_CREATE = {
-    "ec2": ("TagSpecification", "ec2:CreateTags"),
-    "sns": ("Tags", "sns:TagResource"),
-    "elasticloadbalancing": ("Tags", "elasticloadbalancing:AddTags"),
-    "acm": ("Tags", "acm:AddTagsToCertificate"),
-}
-CREATING = ("Create", "Run", "Import", "Request", "Allocate", "Copy")
 S3_CONTROL_PUBLIC_ACCESS_BLOCK = "/v20180820/configuration/publicAccessBlock"
 
 
@@ -150,7 +142,9 @@ def _install_s3_action_names() -> None:
     IAMRequestBase.__init__ = _init_with_iam_names
 
 
-def _install_policy_evaluation() -> None:
+def _install_bucket_policy_statements() -> None:
+    """moto reads bucket policies (anonymous reads) with its IAMPolicyStatement: a failed condition
+    on an Allow makes the statement not apply (moto denied outright), and wildcards are IAM's."""
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
     def is_action_permitted(
@@ -176,45 +170,195 @@ def _install_policy_evaluation() -> None:
         return PermissionResult.PERMITTED if statement.get("Effect") == "Allow" else PermissionResult.DENIED
 
     IAMPolicyStatement.is_action_permitted = is_action_permitted
-    IAMPolicyStatement._match = staticmethod(iam_match)
+    IAMPolicyStatement._match = staticmethod(lambda pattern, value: iam_match(pattern, value) or None)
 
 
-def tagging_action(action: str, data: Any, body: Any) -> str | None:
-    """The tagging action AWS also checks for this request (`action` as IAM names it), or None:
-    only for a call that creates a resource and carries tags (query parameters or a JSON body)."""
-    service, _, name = action.partition(":")
-    if service not in TAGGING_ON_CREATE or not name.startswith(CREATING):
-        return None
-    parameter, tagging = TAGGING_ON_CREATE[service]
-    if any(str(key).startswith(f"{parameter}.") for key in data or {}):  # a list with members
-        return tagging
+class MotoInventory:
+    """The account's resources as moto holds them, for iam_requests (tags at the time of the call)."""
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+
+    def _backend(self, name: str, region: str) -> Any:
+        import importlib
+
+        module = importlib.import_module(f"moto.{name}.models")
+        return getattr(module, f"{name}_backends")[self.account][region]
+
+    def ec2_tags(self, region: str, resource_id: str) -> dict[str, str]:
+        return dict(self._backend("ec2", region).tags.get(resource_id, {})) if resource_id else {}
+
+    def ec2_key_pair_id(self, region: str, name: str) -> str | None:
+        return getattr(self._backend("ec2", region).keypairs.get(name), "id", None)
+
+    def ec2_security_group_id(self, region: str, name: str, vpc_id: str | None) -> str | None:
+        group = self._backend("ec2", region).get_security_group_from_name(name, vpc_id)
+        return group.id if group else None
+
+    def ec2_default_vpc(self, region: str) -> str | None:
+        return next((v.id for v in self._backend("ec2", region).vpcs.values() if v.is_default), None)
+
+    def ec2_default_subnet(self, region: str) -> str | None:
+        vpc = self.ec2_default_vpc(region)
+        subnets = [
+            subnet
+            for zone in self._backend("ec2", region).subnets.values()
+            for subnet in zone.values()
+            if subnet.vpc_id == vpc and subnet.default_for_az
+        ]
+        return min(subnets, key=lambda subnet: subnet.availability_zone).id if subnets else None
+
+    def ec2_launch_template(self, region: str, template_id: str, name: str) -> tuple[str, dict] | None:
+        backend = self._backend("ec2", region)
+        template_id = template_id or backend.launch_template_name_to_ids.get(name, "")
+        if template_id not in backend.launch_templates:
+            return None
+        return template_id, self.ec2_tags(region, template_id)
+
+    def tags_by_arn(self, service: str, region: str, arn: str) -> dict[str, str]:
+        if service == "elasticloadbalancing":
+            return dict(self._backend("elbv2", region).tagging_service.get_tag_dict_for_resource(arn))
+        if service == "acm":
+            bundle = self._backend("acm", region)._certificates.get(arn)
+            return {key: value or "" for key, value in bundle.tags.items()} if bundle else {}
+        if service == "sns":
+            topic = self._backend("sns", region).topics.get(arn)
+            return dict(topic._tags) if topic else {}
+        if service == "cloudwatch":
+            return dict(self._backend("cloudwatch", region).tagger.get_tag_dict_for_resource(arn))
+        return {}
+
+    def autoscaling_group(self, region: str, name: str) -> tuple[str, dict[str, str]] | None:
+        group = self._backend("autoscaling", region).autoscaling_groups.get(name)
+        if group is None:
+            return None
+        return group.arn, {tag["Key"]: tag.get("Value", "") for tag in group.tags}
+
+    def service_linked_role_exists(self, service_name: str) -> bool:
+        from moto.iam.models import iam_backends
+
+        roles = iam_backends[self.account]["aws"].roles.values()
+        return any(role.path == f"/aws-service-role/{service_name}/" for role in roles)
+
+
+def refusal(principal: str, check: Check, outcome: Outcome) -> str:
+    """AWS's words for a refused check (IAM User Guide, "Troubleshoot access denied error messages")."""
+    why = (
+        f"with an explicit deny in an identity-based policy ({outcome.statement})"
+        if outcome.decision is Decision.EXPLICIT_DENY
+        else f"because no identity-based policy allows the {check.action} action"
+    )
+    also = f" ({check.reason})" if check.reason else ""
+    return f"User: {principal} is not authorized to perform: {check.action} on resource: {check.resource}{also} {why}"
+
+
+def documents(policies: list[Any]) -> list[dict]:
+    """moto's collected policies (managed policy objects, inline documents) as parsed documents."""
+    from moto.iam.models import Policy
+
+    parsed = []
+    for policy in policies:
+        if isinstance(policy, Policy):
+            text = next(version.document for version in policy.versions if version.is_default)
+        elif isinstance(policy, str):
+            text = policy
+        else:
+            text = policy["policy_document"]
+        parsed.append(json.loads(text) if isinstance(text, str) else text)
+    return parsed
+
+
+def authorise(request: iam_requests.Request, policies: list[dict], inventory: Any) -> tuple[list[Check], str]:
+    """The checks of `request` and the refusal's message ('' when every check is allowed)."""
     try:
-        document = json.loads(body or b"{}")
-    except (TypeError, ValueError):
-        return None
-    return tagging if isinstance(document, dict) and document.get(parameter) else None
+        wanted = iam_requests.checks(request, inventory)
+    except KeyError:
+        LOG.warning("IAM: %s is not in the Service Authorization Reference: checked on * alone", request.action)
+        wanted = [Check(request.action, "*", {})]
+    for check in wanted:
+        outcome = evaluate(policies, check)
+        if outcome.decision is not Decision.ALLOW:
+            return wanted, refusal(request.principal_arn, check, outcome)
+    return wanted, ""
 
 
-def _install_tagging_on_create() -> None:
-    from moto.iam.access_control import IAMRequestBase
+def _install_policy_evaluation() -> None:
+    from moto import settings as moto_settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.exceptions import AccessDeniedError
+    from moto.iam.access_control import S3IAMRequest
+    from moto.s3.exceptions import S3ClientError
 
-    check = IAMRequestBase.check_action_permitted
+    class RefusedError(AccessDeniedError):
+        def __init__(self, code: str, message: str) -> None:  # pylint: disable=super-init-not-called
+            super(AccessDeniedError, self).__init__(code, message)  # skips moto's fixed message
 
-    def check_action_permitted(self: Any, resource: str) -> None:
-        check(self, resource)
-        tagging = tagging_action(self._action, self._data, self._body)
-        if tagging:
-            action, self._action = self._action, tagging  # the denial names the tagging action
-            try:
-                check(self, resource)
-            finally:
-                self._action = action
+    def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        if ActionAuthenticatorMixin.request_count < moto_settings.INITIAL_NO_AUTH_ACTION_COUNT:
+            ActionAuthenticatorMixin.request_count += 1
+            return
+        if self.headers.get("X-Amz-Target") in ActionAuthenticatorMixin.PUBLIC_OPERATIONS:
+            return
+        query = urlparse(self.uri).query
+        iam_request = iam_request_cls(
+            account_id=self.current_account,
+            method=self.method,
+            path=self.raw_path + (f"?{query}" if query else ""),
+            data=self.data,
+            body=self.raw_body,
+            headers=self.headers,
+            action=self._get_action(),
+        )
+        iam_request.check_signature()
+        principal = iam_request._access_key.arn
+        if iam_request._action == "sts:GetCallerIdentity" or principal.endswith(f":user/{config.ADMIN_USER}"):
+            return  # GetCallerIdentity needs no permission; the administrator may do anything
+        s3 = iam_request_cls is S3IAMRequest
+        request = iam_requests.Request(
+            action=iam_request._action,
+            params={} if s3 else _parsed_parameters(self),
+            region=iam_request._region,
+            account=self.current_account,
+            principal_arn=principal,
+            s3_resource=resource if s3 else "",
+        )
+        policies = documents(iam_request._access_key.collect_policies())
+        wanted, refused = authorise(request, policies, MotoInventory(self.current_account))
+        if refused:
+            LOG.info("IAM: %s", refused)
+            if s3:
+                raise S3ClientError("AccessDenied", refused)
+            raise RefusedError(
+                "UnauthorizedOperation" if request.action.startswith("ec2:") else "AccessDenied", refused
+            )
+        _make_service_linked_roles(wanted, self.current_account)
 
-    IAMRequestBase.check_action_permitted = check_action_permitted
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action
 
 
-def iam_match(pattern: str, value: str) -> re.Match[str] | None:
-    """IAM's wildcards: * any run of characters, ? one character, everything else literal
-    (moto reads the pattern as a regular expression, where ? and . mean something else)."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.S)
+def _parsed_parameters(response: Any) -> dict:
+    """The request's parameters as botocore shapes them, whatever the protocol (moto's own parser)."""
+    params = getattr(response, "params", None)
+    if not isinstance(params, dict) or not params:
+        try:
+            response.parse_parameters(response.normalized_request)
+            params = response.params
+        except Exception:  # noqa: BLE001 - an operation moto cannot parse is checked without parameters
+            LOG.warning("IAM: could not read the parameters of %s", response._get_action())
+            params = {}
+    return dict(params or {})
+
+
+def _make_service_linked_roles(checks_made: list[Check], account: str) -> None:
+    """A service-linked role the caller was allowed to make exists from now on, as on AWS."""
+    from moto.iam.models import iam_backends
+
+    for check in checks_made:
+        service = check.context.get("iam:awsservicename", "")
+        if (
+            check.action == "iam:CreateServiceLinkedRole"
+            and check.reason  # made by another call's first use, not asked for by name
+            and service
+            and not MotoInventory(account).service_linked_role_exists(service)
+        ):
+            iam_backends[account]["aws"].create_service_linked_role(service, "", "")

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 from . import config
 from .awsrules import PUBLIC_PRINCIPALS, effective_block, statements
-from .iam import iam_match
+from .iam_policy import iam_match
 
 # Sub-resources that change which action a request is (S3's "Actions, resources, and condition
 # keys"): the object's and the bucket's. Any other query (versionId, prefix...) keeps the plain action.
