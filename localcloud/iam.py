@@ -27,6 +27,7 @@ import logging
 import os
 from typing import Any
 from urllib.parse import urlparse
+from xml.etree import ElementTree
 
 from . import config, iam_requests
 from .iam_policy import Check, Decision, Outcome, evaluate, iam_match
@@ -189,7 +190,7 @@ class MotoInventory:
         return dict(self._backend("ec2", region).tags.get(resource_id, {})) if resource_id else {}
 
     def ec2_key_pair_id(self, region: str, name: str) -> str | None:
-        return getattr(self._backend("ec2", region).keypairs.get(name), "id", None)
+        return getattr(self._backend("ec2", region).key_pairs.get(name), "id", None)
 
     def ec2_security_group_id(self, region: str, name: str, vpc_id: str | None) -> str | None:
         group = self._backend("ec2", region).get_security_group_from_name(name, vpc_id)
@@ -321,6 +322,7 @@ def _install_policy_evaluation() -> None:
             account=self.current_account,
             principal_arn=principal,
             s3_resource=resource if s3 else "",
+            s3_objects=_deleted_keys(self) if s3 else (),
         )
         policies = documents(iam_request._access_key.collect_policies())
         wanted, refused = authorise(request, policies, MotoInventory(self.current_account))
@@ -347,6 +349,17 @@ def _parsed_parameters(response: Any) -> dict:
             LOG.warning("IAM: could not read the parameters of %s", response._get_action())
             params = {}
     return dict(params or {})
+
+
+def _deleted_keys(response: Any) -> tuple[str, ...]:
+    """The keys of an S3 DeleteObjects request (POST ?delete), which AWS authorises one by one."""
+    if response.method != "POST" or "delete" not in (response.querystring or {}):
+        return ()
+    try:
+        root = ElementTree.fromstring(response.raw_body or b"")  # noqa: S314 - the body moto parses next itself
+    except ElementTree.ParseError:
+        return ()
+    return tuple(e.text or "" for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Key")
 
 
 def _make_service_linked_roles(checks_made: list[Check], account: str) -> None:

@@ -102,6 +102,7 @@ class Request:
     account: str
     principal_arn: str
     s3_resource: str = ""  # S3: the ARN moto worked out (bucket or object)
+    s3_objects: tuple[str, ...] = ()  # S3's DeleteObjects: the keys it deletes, each checked as AWS does
 
 
 @dataclass
@@ -191,12 +192,16 @@ def checks(request: Request, inventory: Inventory) -> list[Check]:
     for extra_action, target, keys, reason in plan.extra:
         made += [
             Check(c.action, c.resource, c.context, reason)
-            for c in _checks_of(extra_action, [target] if target else [], keys, base, request)
+            for c in _checks_of(extra_action, [target] if target else [], keys, base, request, required=False)
         ]
     return made
 
 
-def _checks_of(action: str, targets: list[Target], keys: dict, base: dict, request: Request) -> list[Check]:
+def _checks_of(
+    action: str, targets: list[Target], keys: dict, base: dict, request: Request, required: bool = True
+) -> list[Check]:
+    """The checks of one action on its targets; `required`: also on the wildcard of each required
+    resource type the targets leave out (a dependent check is made on its own target alone)."""
     service = action.split(":", 1)[0]
     rows = reference.rows(action)
     general = next((row.condition_keys for row in rows if not row.resource_type), ())
@@ -211,7 +216,7 @@ def _checks_of(action: str, targets: list[Target], keys: dict, base: dict, reque
     for row in typed:
         mine = [t for t in targets if t.resource_type == row.resource_type]
         used.update(id(t) for t in mine)
-        if not mine and row.required:
+        if not mine and row.required and required:
             mine = [Target(row.resource_type, arn(service, row.resource_type, request.region, request.account))]
         for target in mine:
             made.append(Check(action, target.arn, {**base, **context_for(service, row, general, target, keys)}))
@@ -591,7 +596,9 @@ def _ssm(name: str, request: Request, inventory: Inventory) -> Plan:
 def _s3(name: str, request: Request, inventory: Inventory) -> Plan:
     plan = Plan()
     resource = request.s3_resource
-    if resource and resource != "arn:aws:s3:::*":
+    if request.s3_objects:
+        plan.targets += [Target("object", f"{resource}/{key}", {}) for key in request.s3_objects]
+    elif resource and resource != "arn:aws:s3:::*":
         kind = "object" if "/" in resource.split(":::", 1)[-1] else "bucket"
         plan.targets.append(Target(kind, resource, {}))
     return plan

@@ -27,20 +27,6 @@ POLICY = json.loads((ROOT / "policy/iam-policy.json").read_text())
 # The group mode's permissions (deployment_capacity), attached next to POLICY.
 GROUP_POLICY = json.loads((ROOT / "policy/iam-policy-group.json").read_text())
 
-# Where moto checks a request under another action or resource than AWS, the test user gets that
-# too, next to the shipped policy, and the policy keeps AWS's own rule (never loosened for moto).
-MOTO_ALIASES = [
-    {
-        # DeleteObjects: moto checks s3:DeleteObject on the bucket's ARN. AWS checks s3:DeleteObject
-        # on each object ("DeleteObjects", Amazon S3 API Reference: "you must have the s3:DeleteObject
-        # permission" for the objects), which the policy grants on <bucket>/*.
-        "Sid": "MotoChecksDeleteObjectsOnTheBucket",
-        "Effect": "Allow",
-        "Action": "s3:DeleteObject",
-        "Resource": "arn:aws:s3:::*-????????????-*",
-    },
-]
-
 
 def granted(policy: dict) -> set[str]:
     return {
@@ -57,15 +43,13 @@ def iam_cloud(tmp_path_factory):
 
 
 def user_with(cloud: LocalCloud, policy: dict, *more: dict) -> dict[str, str]:
-    """A new IAM user whose only permissions are `policy` (and `more`) and the moto aliases; its keys as -e values."""
+    """A new IAM user whose only permissions are `policy` (and `more`); its keys as -e values."""
     iam = cloud.client("iam")
     name = f"deployer-{uuid.uuid4().hex[:6]}"
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="webserver", PolicyDocument=json.dumps(policy))
     for number, extra in enumerate(more):
         iam.put_user_policy(UserName=name, PolicyName=f"webserver-{number}", PolicyDocument=json.dumps(extra))
-    aliases = {"Version": "2012-10-17", "Statement": MOTO_ALIASES}
-    iam.put_user_policy(UserName=name, PolicyName="moto-aliases", PolicyDocument=json.dumps(aliases))
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return {"deployment_access_key": key["AccessKeyId"], "deployment_secret_key": key["SecretAccessKey"]}
 
