@@ -603,13 +603,16 @@ def scaling(reader, name, managed_by):
         ("balancer", "describe_load_balancers", "LoadBalancers", "LoadBalancerNotFound", "LoadBalancerArn"),
         ("target_group", "describe_target_groups", "TargetGroups", "TargetGroupNotFound", "TargetGroupArn"),
     ):
-        wanted = names[key]
-        try:
-            items = getattr(elbv2, operation)(Names=[wanted], aws_retry=True)[field]
-        except is_boto3_error_code(missing):
-            items = []
-        except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
-            raise ModuleError(f"Unable to look the {key.replace('_', ' ')} {wanted} up", e) from e
+        items = []
+        for wanted in (names[key], names["legacy"][key]):
+            try:
+                items = getattr(elbv2, operation)(Names=[wanted], aws_retry=True)[field]
+            except is_boto3_error_code(missing):
+                items = []
+            except (ClientError, BotoCoreError) as e:  # pylint: disable=duplicate-except
+                raise ModuleError(f"Unable to look the {key.replace('_', ' ')} {wanted} up", e) from e
+            if items:
+                break
         for item in items:
             described = reader.call(
                 "elbv2", "describe_tags", f"read the tags of {wanted}", ResourceArns=[item[arn_key]]

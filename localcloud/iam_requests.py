@@ -18,7 +18,8 @@ iam:AWSServiceName).
 Other actions a request needs, as each service's documentation says:
 - tags given to a call that creates a resource: the service's tagging action on that resource,
   with its CreateAction key (ec2:CreateTags, elasticloadbalancing:AddTags, acm:AddTagsToCertificate,
-  sns:TagResource, autoscaling:CreateOrUpdateTags, cloudwatch:TagResource);
+  sns:TagResource, cloudwatch:TagResource; Auto Scaling checks its group's tags with
+  CreateAutoScalingGroup alone, the reference lists no tagging action for it);
 - Elastic Load Balancing's EC2 reads (ELB User Guide, "API permissions for Application Load
   Balancers"): the reference does not list them, so they are written here (ELB_EC2_READS);
 - Auto Scaling checks the caller's ec2:RunInstances on a group's launch template (Auto Scaling
@@ -216,7 +217,11 @@ def _checks_of(
     for row in typed:
         mine = [t for t in targets if t.resource_type == row.resource_type]
         used.update(id(t) for t in mine)
-        if not mine and row.required and required:
+        # Types of one family (ELB's listener/app, listener/net, listener/gwy) are alternatives: the
+        # reference marks each required, the request names one of them.
+        family = row.resource_type.split("/", 1)[0]
+        sibling = any(t.resource_type.split("/", 1)[0] == family for t in targets)
+        if not mine and row.required and required and not sibling:
             mine = [Target(row.resource_type, arn(service, row.resource_type, request.region, request.account))]
         for target in mine:
             made.append(Check(action, target.arn, {**base, **context_for(service, row, general, target, keys)}))
@@ -456,11 +461,8 @@ def _autoscaling(name: str, request: Request, inventory: Inventory) -> Plan:
             arn("autoscaling", "autoScalingGroup", region, account, GroupFriendlyName=group or ""),
             request_tags=tags,
         )
+        # No tagging action here: the reference lists none for CreateAutoScalingGroup's tags.
         plan.targets.append(target)
-        if tags:
-            tagging = Target("autoScalingGroup", target.arn, request_tags=tags)
-            reason = "the tags CreateAutoScalingGroup gives the group"
-            plan.extra.append(("autoscaling:CreateOrUpdateTags", tagging, {}, reason))
     elif name in ("CreateOrUpdateTags", "DeleteTags"):
         for tag in params.get("Tags", []) or []:
             found = inventory.autoscaling_group(region, tag.get("ResourceId", ""))

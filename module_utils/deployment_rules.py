@@ -431,6 +431,12 @@ def bucket_name_problem(name: str) -> str:
     return _bucket_problem(name)
 
 
+# The prefix of the names the IAM policies scope by name (policy/*.json: the load balancer and target
+# group, whose listeners AWS authorises by the balancer's name and which community.aws creates
+# untagged): no other tool's names start with it ("ansible-aws-webserver").
+PROJECT_PREFIX = "aaw-"
+
+
 def short_name(name: str, suffix: str, limit: int = 32) -> str:
     """'<name>-<suffix>', or when longer than `limit` (load balancers and target groups take 32
     characters) the name cut short with a hash of the whole, so different names stay different."""
@@ -462,8 +468,10 @@ def resource_names(name, key_name="", security_group="", bucket_name="", account
         # carry the instance's name; the load balancer's and target group's names fit AWS's 32 characters.
         "group": f"{name}-web",
         "launch_template": f"{name}-web",
-        "balancer": short_name(name, "lb"),
-        "target_group": short_name(name, "tg"),
+        "balancer": short_name(f"{PROJECT_PREFIX}{name}", "lb"),
+        "target_group": short_name(f"{PROJECT_PREFIX}{name}", "tg"),
+        # The names before the prefix: teardown still finds a group deployment made by an earlier version.
+        "legacy": {"balancer": short_name(name, "lb"), "target_group": short_name(name, "tg")},
         "balancer_security_group": f"{name}-lb",
         # The load balancer's self-signed HTTPS certificate in ACM (its Name tag).
         "certificate": f"{name}-https",

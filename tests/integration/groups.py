@@ -40,7 +40,7 @@ def group_of(cloud: LocalCloud, name: str) -> dict:
 def target_states(cloud: LocalCloud, name: str) -> dict[str, str]:
     """Each target of deployment `name`'s target group with its state (initial, healthy, unhealthy, draining)."""
     elbv2 = cloud.client("elbv2")
-    arn = elbv2.describe_target_groups(Names=[f"{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
+    arn = elbv2.describe_target_groups(Names=[f"aaw-{name}-tg"])["TargetGroups"][0]["TargetGroupArn"]
     found = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
     return {d["Target"]["Id"]: d["TargetHealth"]["State"] for d in found}
 

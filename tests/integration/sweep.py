@@ -54,9 +54,9 @@ def scaling(cloud: LocalCloud, name: str) -> list[str]:
         AutoScalingGroupNames=[f"{name}-web"])["AutoScalingGroups"]]  # fmt: skip
     elbv2 = cloud.client("elbv2")
     found += [f"balancer {b['LoadBalancerName']}" for b in elbv2.describe_load_balancers()["LoadBalancers"]
-              if b["LoadBalancerName"] == f"{name}-lb"]  # fmt: skip
+              if b["LoadBalancerName"] in (f"aaw-{name}-lb", f"{name}-lb")]  # fmt: skip
     found += [f"target group {t['TargetGroupName']}" for t in elbv2.describe_target_groups()["TargetGroups"]
-              if t["TargetGroupName"] == f"{name}-tg"]  # fmt: skip
+              if t["TargetGroupName"] in (f"aaw-{name}-tg", f"{name}-tg")]  # fmt: skip
     found += [f"launch template {t['LaunchTemplateName']}"
               for t in cloud.client("ec2").describe_launch_templates()["LaunchTemplates"]
               if t["LaunchTemplateName"] == f"{name}-web"]  # fmt: skip

@@ -63,7 +63,7 @@ def deployment(scaling_cloud, tmp_path_factory):
     started = time.monotonic()
     run = playbook(scaling_cloud, "deploy", state, "-e", f"deployment_name={name}", *GROUP)
     assert run.returncode == 0, run.output[-6000:]
-    dns = scaling_cloud.client("elbv2").describe_load_balancers(Names=[f"{name}-lb"])["LoadBalancers"][0]["DNSName"]
+    dns = scaling_cloud.client("elbv2").describe_load_balancers(Names=[f"aaw-{name}-lb"])["LoadBalancers"][0]["DNSName"]
     return {"name": name, "state": state, "dns": dns, "output": run.output, "seconds": time.monotonic() - started}
 
 

@@ -707,7 +707,9 @@ def test_resource_names_are_derived_in_one_place_and_a_given_name_wins():
     assert names["security_group"] == names["instance"] == "demo-web"
     assert names["topic"] == "demo-alarms" and names["dashboard"] == "demo"
     assert names["alarm_list"] == ["demo-idle-terminate", "demo-high-cpu", "demo-scale-in"]
-    assert (names["group"], names["launch_template"], names["balancer"]) == ("demo-web", "demo-web", "demo-lb")
+    assert (names["group"], names["launch_template"]) == ("demo-web", "demo-web")
+    assert (names["balancer"], names["target_group"]) == ("aaw-demo-lb", "aaw-demo-tg"), "the prefix the policy scopes"
+    assert names["legacy"] == {"balancer": "demo-lb", "target_group": "demo-tg"}
     long = deployment_rules.resource_names("a" * 31 + "b")
     assert len(long["balancer"]) <= 32 and len(long["target_group"]) <= 32
     assert long["balancer"] != deployment_rules.resource_names("a" * 31 + "c")["balancer"], "cut names stay apart"

@@ -319,7 +319,10 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
         LaunchTemplateName=f"{name}-web", LaunchTemplateData={"ImageId": image, "InstanceType": "t3.nano"},
         TagSpecifications=[{"ResourceType": "launch-template", "Tags": tags(name)}],
     )  # fmt: skip
-    target_group = elbv2.create_target_group(Name=f"{name}-tg", Protocol="HTTP", Port=80, VpcId=vpc, Tags=tags(name))
+    # The target group under the project's prefix, the balancer under the name an earlier version gave it.
+    target_group = elbv2.create_target_group(
+        Name=f"aaw-{name}-tg", Protocol="HTTP", Port=80, VpcId=vpc, Tags=tags(name)
+    )
     balancer = elbv2.create_load_balancer(Name=f"{name}-lb", Subnets=subnets, SecurityGroups=[group], Tags=tags(name))
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName=f"{name}-web", LaunchTemplate={"LaunchTemplateName": f"{name}-web", "Version": "$Default"},
@@ -347,9 +350,10 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
     assert found["group"]["tags_propagated"] and not found["group"]["metrics_enabled"]
     assert (found["launch_template"]["name"], found["launch_template"]["tags"]) == (f"{name}-web", ours)
     assert found["balancer"]["arn"] == balancer["LoadBalancers"][0]["LoadBalancerArn"]
+    assert found["balancer"]["name"] == f"{name}-lb", "found under its earlier name, for teardown and deploy's stop"
     assert found["balancer"]["tags"] == ours and found["balancer"]["dns_name"]
     assert found["target_group"] == {
-        "arn": target_group["TargetGroups"][0]["TargetGroupArn"], "name": f"{name}-tg", "tags": ours,
+        "arn": target_group["TargetGroups"][0]["TargetGroupArn"], "name": f"aaw-{name}-tg", "tags": ours,
     }  # fmt: skip
     assert found["security_group"]["group_id"] == group
     assert [(c["arn"], c["tags"]) for c in found["certificates"]] == [
