@@ -64,7 +64,7 @@ options:
   bucket:
     description:
       - The bucket to look up (C(HeadBucket), then its tags).
-      - C(null) or empty, the bucket is the deployment's derived name C(<name>-<account>-<region>).
+      - C(null) or empty, the bucket is the deployment's derived name C(aaw-<name>-<account>-<region>).
     type: str
   image_key:
     description:
@@ -122,6 +122,15 @@ options:
     description: A CloudWatch dashboard to look up by its exact name; empty, none.
     type: str
     default: ""
+  earlier_names:
+    description:
+      - Where the bucket derived from O(name), the topic of O(topic_name) or the dashboard of
+        O(dashboard_name) does not exist, also look for the name an earlier version of the project
+        gave it, without the C(aaw-) prefix (teardown removes those deployments too). A refusal of
+        such a look-up (the shipped IAM policy allows the current names only) counts as not found.
+      - The group mode's load balancer and target group are always looked for under both names.
+    type: bool
+    default: false
   ami_parameter:
     description:
       - An SSM parameter that holds an AMI id, such as AWS's public
@@ -277,9 +286,14 @@ topic:
   returned: always
   type: dict
 dashboard:
-  description: Whether the dashboard of O(dashboard_name) exists.
+  description: Whether the dashboard of O(dashboard_name) exists (or, with O(earlier_names), its earlier name).
   returned: always
   type: bool
+dashboard_name:
+  description: The name the dashboard was found under; empty when there is none.
+  returned: always
+  type: str
+  sample: aaw-demo
 scaling:
   description:
     - With O(scaling=true), the group mode's resources; each empty when it does not exist.
@@ -309,6 +323,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     PUBLIC_ACCESS_SETTINGS,
     Clients,
     ModuleError,
+    access_denied,
     account_public_access_block,
     fail,
     instance_type_offering,
@@ -670,6 +685,17 @@ def image_url(url, timeout):
     return {"url": url, "status": status, "problem": fetch_problem(status, reason)}
 
 
+def earlier_found(lookup, reader, *args):
+    """`lookup` of a name an earlier version gave, or None when AWS refuses to show it: the IAM
+    policy this version ships allows only the current names, and a refusal there means nothing."""
+    try:
+        return lookup(reader, *args)
+    except ModuleError as e:
+        if e.exception is not None and access_denied(e.exception):
+            return None
+        raise
+
+
 def lookups(module, reader, account, partition):
     """The reads the parameters ask for, each a function giving part of the result. They are
     independent of each other, so they run at once (a dozen calls' latency becomes a few's)."""
@@ -681,13 +707,21 @@ def lookups(module, reader, account, partition):
         }
     if params["key_name"]:
         wanted["key_pair"] = lambda: {"key_pair": key_pair(reader, params["key_name"])}
-    bucket_name = resource_names(params["name"], bucket_name=params["bucket"], account_id=account,
-                                 region=module.region)["bucket"]  # fmt: skip
-    wanted["bucket"] = lambda: {
-        "bucket": bucket(
-            reader, bucket_name, params["image_key"], params["bucket_settings"], params["bucket_versioning"]
+    names = resource_names(params["name"], bucket_name=params["bucket"], account_id=account, region=module.region)
+    # The names an earlier version gave (earlier_names), looked for only where the current one is missing.
+    earlier = names["legacy"] if params["earlier_names"] else {}
+
+    def find_bucket():
+        found = bucket(
+            reader, names["bucket"], params["image_key"], params["bucket_settings"], params["bucket_versioning"]
         )
-    }
+        if not found["exists"] and earlier and not params["bucket"]:
+            before = earlier_found(bucket, reader, earlier["bucket"], params["image_key"], params["bucket_settings"],
+                                   params["bucket_versioning"])  # fmt: skip
+            found = before if before and before["accessible"] else found
+        return {"bucket": found}
+
+    wanted["bucket"] = find_bucket
     if params["account_public_access_block"]:
         wanted["account_public_access_block"] = lambda: {
             "account_public_access_block": account_public_access_block(module, reader.client("s3control"), account)
@@ -699,10 +733,24 @@ def lookups(module, reader, account, partition):
     if params["alarm_names"]:
         wanted["alarms"] = lambda: {"alarms": alarms(reader, params["alarm_names"], params["alarm_history"])}
     if params["topic_name"]:
-        arn = f"arn:{partition}:sns:{module.region}:{account}:{params['topic_name']}"
-        wanted["topic"] = lambda: {"topic": topic(reader, arn, params["topic_subscriptions"])}
+
+        def find_topic():
+            arn = f"arn:{partition}:sns:{module.region}:{account}:"
+            found = topic(reader, arn + params["topic_name"], params["topic_subscriptions"])
+            if not found and earlier:
+                found = earlier_found(topic, reader, arn + earlier["topic"], params["topic_subscriptions"]) or {}
+            return {"topic": found}
+
+        wanted["topic"] = find_topic
     if params["dashboard_name"]:
-        wanted["dashboard"] = lambda: {"dashboard": dashboard(reader, params["dashboard_name"])}
+
+        def find_dashboard():
+            name = params["dashboard_name"] if dashboard(reader, params["dashboard_name"]) else ""
+            if not name and earlier and earlier_found(dashboard, reader, earlier["dashboard"]):
+                name = earlier["dashboard"]
+            return {"dashboard": bool(name), "dashboard_name": name}
+
+        wanted["dashboard"] = find_dashboard
     if params["ami_parameter"]:
         wanted["ami"] = lambda: {"ami": ami(reader, params["ami_parameter"])}
     if params["image_url"]:
@@ -725,6 +773,7 @@ def read(module, reader):
         "alarms": {},
         "topic": {},
         "dashboard": False,
+        "dashboard_name": "",
     }
     wanted = lookups(module, reader, result["account"], result["partition"])
     with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
@@ -755,6 +804,7 @@ def main():
         "topic_name": {"type": "str", "default": ""},
         "topic_subscriptions": {"type": "bool", "default": True},
         "dashboard_name": {"type": "str", "default": ""},
+        "earlier_names": {"type": "bool", "default": False},
         "scaling": {"type": "bool", "default": False},
         "ami_parameter": {"type": "str", "default": ""},
         "image_url": {"type": "str", "default": ""},

@@ -63,9 +63,6 @@ def _name_problem(value: str) -> str:
         return "it must not end with a hyphen"
     if not NAME.match(value):
         return "use only lowercase letters, digits and hyphens (it names the key pair, group, bucket and alarms)"
-    for prefix in BUCKET_PREFIXES:
-        if value.startswith(prefix):
-            return f"it starts with {prefix}, which S3 reserves, and it begins the bucket's name"
     return ""
 
 
@@ -194,7 +191,7 @@ HINTS = {
         "Give the address you connect from, such as 203.0.113.7/32: SSH stays closed to the rest of the internet. "
         "Leave it empty on AWS to use this machine's public address."
     ),
-    "deployment_bucket_name": 'Leave it empty to get "<deployment_name>-<account>-<region>".',
+    "deployment_bucket_name": 'Leave it empty to get "aaw-<deployment_name>-<account>-<region>".',
     "deployment_tags": """Example: -e '{"deployment_tags": {"team": "web", "cost-centre": "42"}}'""",
     "deployment_alarm_email": "Leave it empty to subscribe no address.",
 }
@@ -431,9 +428,11 @@ def bucket_name_problem(name: str) -> str:
     return _bucket_problem(name)
 
 
-# The prefix of the names the IAM policies scope by name (policy/*.json: the load balancer and target
-# group, whose listeners AWS authorises by the balancer's name and which community.aws creates
-# untagged): no other tool's names start with it ("ansible-aws-webserver").
+# The prefix of the names the IAM policies scope by name (policy/*.json): the bucket, the alarm topic,
+# the alarms, the dashboard, the load balancer and the target group (whose listeners AWS authorises
+# by the balancer's name, and which community.aws creates untagged). "ansible-aws-webserver": no
+# other tool's names start with it, where "*-alarms" or "*-<account>-*" reach AWS's own buckets
+# (aws-cloudtrail-logs-<account>-...) and other teams' topics.
 PROJECT_PREFIX = "aaw-"
 
 
@@ -451,35 +450,45 @@ def resource_names(name, key_name="", security_group="", bucket_name="", account
     """The names of deployment `name`'s resources: a name the user set wins over the derived one.
 
     key_pair "<name>-key", security_group (a name or an id) and instance (its Name tag and inventory
-    host) "<name>-web", topic "<name>-alarms", the alarms "<name>-idle-terminate" and "<name>-high-cpu",
-    dashboard "<name>", bucket "<name>-<account>-<region>" ('' while the account is not known).
+    host) "<name>-web"; under the project's prefix, as the IAM policies scope them by name: topic
+    "aaw-<name>-alarms", the alarms "aaw-<name>-idle-terminate", "-high-cpu" and "-scale-in",
+    dashboard "aaw-<name>", bucket "aaw-<name>-<account>-<region>" ('' while the account is not
+    known), load balancer "aaw-<name>-lb" and target group "aaw-<name>-tg" (cut to 32 characters).
+    `legacy`: the names an earlier version gave them, without the prefix (teardown finds those too).
     """
-    alarms = {"idle": f"{name}-idle-terminate", "high_cpu": f"{name}-high-cpu", "scale_in": f"{name}-scale-in"}
-    derived_bucket = f"{name}-{account_id}-{region}" if account_id and region else ""
+    scoped = f"{PROJECT_PREFIX}{name}"
+    alarms = {"idle": f"{scoped}-idle-terminate", "high_cpu": f"{scoped}-high-cpu", "scale_in": f"{scoped}-scale-in"}
+    derived_bucket = f"{scoped}-{account_id}-{region}" if account_id and region else ""
     return {
         "key_pair": key_name or f"{name}-key",
         "security_group": security_group or f"{name}-web",
         "derived_security_group": f"{name}-web",
         "instance": f"{name}-web",
-        "topic": f"{name}-alarms",
+        "topic": f"{scoped}-alarms",
         "alarms": alarms,
         "alarm_list": [alarms["idle"], alarms["high_cpu"], alarms["scale_in"]],
         # The group mode (deployment_capacity above 0): the Auto Scaling group and its launch template
         # carry the instance's name; the load balancer's and target group's names fit AWS's 32 characters.
         "group": f"{name}-web",
         "launch_template": f"{name}-web",
-        "balancer": short_name(f"{PROJECT_PREFIX}{name}", "lb"),
-        "target_group": short_name(f"{PROJECT_PREFIX}{name}", "tg"),
-        # The names before the prefix: teardown still finds a group deployment made by an earlier version.
-        "legacy": {"balancer": short_name(name, "lb"), "target_group": short_name(name, "tg")},
+        "balancer": short_name(scoped, "lb"),
+        "target_group": short_name(scoped, "tg"),
         "balancer_security_group": f"{name}-lb",
         # The load balancer's self-signed HTTPS certificate in ACM (its Name tag).
         "certificate": f"{name}-https",
         "policies": {"out": f"{name}-scale-out", "in": f"{name}-scale-in"},
-        "dashboard": name,
+        "dashboard": scoped,
         "bucket": bucket_name or derived_bucket,
         "derived_bucket": derived_bucket,
         "derived_key_pair": f"{name}-key",
+        "legacy": {
+            "topic": f"{name}-alarms",
+            "alarm_list": [f"{name}-idle-terminate", f"{name}-high-cpu", f"{name}-scale-in"],
+            "dashboard": name,
+            "bucket": f"{name}-{account_id}-{region}" if account_id and region else "",
+            "balancer": short_name(name, "lb"),
+            "target_group": short_name(name, "tg"),
+        },
     }
 
 

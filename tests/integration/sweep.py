@@ -29,6 +29,11 @@ NOTHING = {
 }
 
 
+def named(name: str) -> tuple[str, ...]:
+    """The prefixes of deployment `name`'s resource names: the project's (aaw-), and an earlier version's."""
+    return (f"aaw-{name}-", f"{name}-")
+
+
 def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
     """Everything tagged or named for deployment `name`, by type."""
     ec2 = cloud.client("ec2")
@@ -41,9 +46,11 @@ def resources(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
     ]
     groups = [g["GroupId"] for g in ec2.describe_security_groups(Filters=tag)["SecurityGroups"]]
     keys = [k["KeyName"] for k in ec2.describe_key_pairs(Filters=tag)["KeyPairs"]]
-    buckets = [b["Name"] for b in cloud.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(f"{name}-")]
+    buckets = [b["Name"] for b in cloud.client("s3").list_buckets()["Buckets"] if b["Name"].startswith(named(name))]
     alarms = [
-        a["AlarmName"] for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
+        a["AlarmName"]
+        for prefix in named(name)
+        for a in cloud.client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
     ]
     return {"instances": instances, "groups": groups, "keys": keys, "buckets": buckets, "alarms": alarms}
 
@@ -116,12 +123,12 @@ def sweep(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
     found["topics"] = [
         t["TopicArn"]
         for t in cloud.client("sns").list_topics()["Topics"]
-        if t["TopicArn"].rsplit(":", 1)[-1].startswith(f"{name}-")
+        if t["TopicArn"].rsplit(":", 1)[-1].startswith(named(name))
     ]
     found["dashboards"] = [
         d["DashboardName"]
-        for d in cloud.client("cloudwatch").list_dashboards(DashboardNamePrefix=name)["DashboardEntries"]
-        if d["DashboardName"] == name or d["DashboardName"].startswith(f"{name}-")
+        for d in cloud.client("cloudwatch").list_dashboards()["DashboardEntries"]
+        if d["DashboardName"] in (name, f"aaw-{name}") or d["DashboardName"].startswith(named(name))
     ]
     found["scaling"] = scaling(cloud, name)
     ids = instance_ids(cloud, name)

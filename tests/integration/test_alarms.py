@@ -62,7 +62,7 @@ def busy(alarm_cloud, idle, tmp_path_factory):
     sqs, sns = alarm_cloud.client("sqs"), alarm_cloud.client("sns")
     queue = sqs.create_queue(QueueName=f"{name}-alarms")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{name}-alarms"))
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":aaw-{name}-alarms"))
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     return {**found, "queue": queue, "topic": topic}
 
@@ -162,7 +162,7 @@ def test_a_state_change_runs_ec2_actions_on_the_instance(alarm_cloud, busy):
 
 
 def test_high_cpu_fires_the_alarm_which_notifies_and_goes_back_to_ok_when_the_load_stops(alarm_cloud, busy):
-    name, alarm = busy["name"], f"{busy['name']}-high-cpu"
+    name, alarm = busy["name"], f"aaw-{busy['name']}-high-cpu"
     load = playbook(
         alarm_cloud, "load", busy["state"], "-e", f"deployment_name={name}", "-e", "monitoring_load_seconds=300"
     )
@@ -196,7 +196,7 @@ def test_high_cpu_fires_the_alarm_which_notifies_and_goes_back_to_ok_when_the_lo
 
 
 def test_the_idle_alarm_terminates_the_idle_instance_and_monitor_shows_why(alarm_cloud, idle):
-    alarm = f"{idle['name']}-idle-terminate"
+    alarm = f"aaw-{idle['name']}-idle-terminate"
     ec2 = alarm_cloud.client("ec2")
 
     def terminated():

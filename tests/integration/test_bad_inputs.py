@@ -60,9 +60,6 @@ CASES = {
     "bucket with dots": Case(
         ("-e", "deployment_bucket_name=my-bucket.example"), ("my-bucket.example", "break the image's HTTPS address")
     ),
-    "deployment name that begins a reserved bucket prefix": Case(
-        ("-e", "deployment_name=xn--shop"), ("deployment_name", "xn--shop", "which S3 reserves")
-    ),
     "region of another partition": Case(
         ("-e", "deployment_region=us-gov-west-1"), ("deployment_region", "aws-us-gov (GovCloud) partition")
     ),

@@ -108,7 +108,7 @@ def test_tags_image_and_page_refresh_only_the_image_and_the_page(cloud, reused):
 
 def test_tags_alarm_restores_only_the_alarm(cloud, reused):
     cloudwatch = cloud.client("cloudwatch")
-    alarm = f"{reused['name']}-idle-terminate"
+    alarm = f"aaw-{reused['name']}-idle-terminate"
     cloudwatch.delete_alarms(AlarmNames=[alarm])
     run = run_playbook(cloud, reused["state"], "-e", f"deployment_name={reused['name']}", "--tags", "alarm")
     assert run.returncode == 0, run.output[-5000:]

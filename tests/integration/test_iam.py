@@ -101,7 +101,7 @@ def test_tags_given_at_creation_need_the_tagging_permission_too(iam_cloud):
     policy = policy_without("sns:TagResource")
     assert "sns:CreateTopic" in granted(policy)
     sns = client_as(iam_cloud, user_with(iam_cloud, policy), "sns")
-    name = f"t{uuid.uuid4().hex[:7]}-alarms"
+    name = f"aaw-t{uuid.uuid4().hex[:7]}-alarms"
     with pytest.raises(ClientError, match=r"not authorized to perform: sns:TagResource"):
         sns.create_topic(Name=name, Tags=[{"Key": "Deployment", "Value": name}])
     arn = sns.create_topic(Name=name)["TopicArn"]  # untagged: sns:CreateTopic alone
@@ -131,7 +131,7 @@ def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path)
     )
     report = playbook(iam_cloud, "monitor", tmp_path, *as_user(keys, name, "-e", "dashboard=true"))
     assert report.returncode == 0, report.output[-5000:]
-    assert f"Dashboard: {name} in CloudWatch (updated)" in report.output
+    assert f"Dashboard: aaw-{name} in CloudWatch (updated)" in report.output
 
     gone = playbook(iam_cloud, "teardown", tmp_path, *as_user(keys, name, "-e", "confirm=true"))
     assert gone.returncode == 0, gone.output[-5000:]

@@ -55,7 +55,7 @@ def test_interactive_run_reuses_a_listed_key_pair_re_asks_a_bad_bucket_and_serve
         assert f"create (or keep) {name}-web" in listing
         child.sendline("")  # the default: create the deployment's own group
 
-        default_bucket = f"{name}-{account}-{region}"
+        default_bucket = f"aaw-{name}-{account}-{region}"
         ask(child, "S3 bucket name", default_bucket)
         child.sendline("Bad_Bucket")
         explained = flat(ask(child, "S3 bucket name", default_bucket))  # asked again

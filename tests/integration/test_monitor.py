@@ -97,7 +97,7 @@ def page_views(cloud: LocalCloud, name: str, stat: str) -> float:
 
 def topic_arn(cloud: LocalCloud, name: str) -> str:
     account = cloud.client("sts").get_caller_identity()["Account"]
-    return f"arn:aws:sns:{cloud.env['AWS_DEFAULT_REGION']}:{account}:{name}-alarms"
+    return f"arn:aws:sns:{cloud.env['AWS_DEFAULT_REGION']}:{account}:aaw-{name}-alarms"
 
 
 @pytest.fixture(scope="module")
@@ -332,7 +332,7 @@ def test_the_logs_are_read_without_a_wait_and_a_silent_ssh_is_waited_for_then_ex
 
 def test_high_cpu_alarm_notifies_the_alarm_topic(cloud, deployment):
     name = deployment["name"]
-    alarm = cloud.client("cloudwatch").describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"]
+    alarm = cloud.client("cloudwatch").describe_alarms(AlarmNames=[f"aaw-{name}-high-cpu"])["MetricAlarms"]
     assert len(alarm) == 1
     alarm = alarm[0]
     topic = topic_arn(cloud, name)
@@ -360,7 +360,7 @@ def test_high_cpu_alarm_is_configurable(cloud, deployment, runs):
         "-e", "deployment_alarm_email=ops@example.com",
     )  # fmt: skip
     assert both.returncode == 0, both.output[-3000:]
-    alarm = cloudwatch.describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"][0]
+    alarm = cloudwatch.describe_alarms(AlarmNames=[f"aaw-{name}-high-cpu"])["MetricAlarms"][0]
     assert alarm["Threshold"] == 90.0 and alarm["Period"] * alarm["EvaluationPeriods"] == 15 * 60
     assert alarm["AlarmActions"] == [topic, reboot]
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
@@ -371,40 +371,40 @@ def test_high_cpu_alarm_is_configurable(cloud, deployment, runs):
         "-e", '{"deployment_high_cpu_actions": ["reboot"]}',
     )  # fmt: skip
     assert reboot_only.returncode == 0, reboot_only.output[-3000:]
-    alarm = cloudwatch.describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"][0]
+    alarm = cloudwatch.describe_alarms(AlarmNames=[f"aaw-{name}-high-cpu"])["MetricAlarms"][0]
     assert alarm["AlarmActions"] == [reboot] and alarm["OKActions"] == []
     assert topic not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
 
     # The monitor's report shows the alarm as it now is.
     report = report_of(monitor(cloud, deployment))
-    high_cpu = [a for a in report["alarms"] if a["name"] == f"{name}-high-cpu"]
+    high_cpu = [a for a in report["alarms"] if a["name"] == f"aaw-{name}-high-cpu"]
     assert high_cpu and high_cpu[0]["alarm_actions"] == [reboot] and high_cpu[0]["threshold"] == 80.0
 
     restored = playbook(cloud, "deploy", deployment["state"], "-e", f"deployment_name={name}", "--tags", "alarm")
     assert restored.returncode == 0, restored.output[-3000:]
-    assert cloudwatch.describe_alarms(AlarmNames=[f"{name}-high-cpu"])["MetricAlarms"][0]["AlarmActions"] == [topic]
+    assert cloudwatch.describe_alarms(AlarmNames=[f"aaw-{name}-high-cpu"])["MetricAlarms"][0]["AlarmActions"] == [topic]
 
 
 def test_dashboard_shows_the_instance_the_bucket_the_page_views_and_the_alarms(cloud, runs, deployment):
     cloudwatch = cloud.client("cloudwatch")
     name = deployment["name"]
-    assert name not in [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]  # opt-in
+    assert f"aaw-{name}" not in [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]  # opt-in
     first = monitor(cloud, deployment, "-e", "dashboard=true")
     report = report_of(first)
     assert report["dashboard"] == name
-    assert f"Dashboard: {name} in CloudWatch (updated)" in first.output
-    body = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
+    assert f"Dashboard: aaw-{name} in CloudWatch (updated)" in first.output
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=f"aaw-{name}")["DashboardBody"])
     metrics = [w["properties"]["metrics"][0] for w in body["widgets"] if w["type"] == "metric"]
     assert ["AWS/EC2", "CPUUtilization", "InstanceId", deployment["instance_id"]] in metrics
     assert any(m[:4] == ["AWS/S3", "BucketSizeBytes", "BucketName", report["bucket"]] for m in metrics)
     assert ["WebServer", "PageViews", "Deployment", name] in metrics
     alarms = next(w for w in body["widgets"] if w["type"] == "alarm")["properties"]["alarms"]
-    assert sorted(arn.rsplit(":", 1)[1] for arn in alarms) == [f"{name}-high-cpu", f"{name}-idle-terminate"]
+    assert sorted(arn.rsplit(":", 1)[1] for arn in alarms) == [f"aaw-{name}-high-cpu", f"aaw-{name}-idle-terminate"]
     # Each module counts its own CloudWatch calls: the dashboard was read, then written.
     calls = report["api_calls"]
     assert calls["by_operation"]["DescribeAlarms"] == 1 and calls["by_operation"]["GetMetricData"] >= 1
     assert (calls["by_operation"]["GetDashboard"], calls["by_operation"]["PutDashboard"]) == (1, 1)
     assert calls["cloudwatch"] == sum(calls["by_operation"].values())
     second = monitor(cloud, deployment, "-e", "dashboard=true")
-    assert f"Dashboard: {name} in CloudWatch (up to date)" in second.output
+    assert f"Dashboard: aaw-{name} in CloudWatch (up to date)" in second.output
     assert "PutDashboard" not in report_of(second)["api_calls"]["by_operation"]  # nothing to write

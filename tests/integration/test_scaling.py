@@ -132,7 +132,7 @@ def test_load_adds_a_serving_instance_and_idleness_takes_it_away(scaling_cloud, 
         wait_for(lambda: added in {page_instance(f"http://{deployment['dns']}/")[1] for _ in range(3)}, 30, "its page")
     finally:
         run_on(scaling_cloud, deployment, before, CALM)
-    history = scaling_cloud.client("cloudwatch").describe_alarm_history(AlarmName=f"{deployment['name']}-high-cpu")
+    history = scaling_cloud.client("cloudwatch").describe_alarm_history(AlarmName=f"aaw-{deployment['name']}-high-cpu")
     assert any(
         "scale-out" in h["HistorySummary"] for h in history["AlarmHistoryItems"] if h["HistoryItemType"] == "Action"
     )

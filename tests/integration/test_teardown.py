@@ -238,7 +238,7 @@ def killed_four_times_then_converged_and_torn_down(cloud: LocalCloud, d: Deploym
     deploy(cloud, d)
     found = resources(cloud, d.name)
     assert [len(found[kind]) for kind in ("instances", "groups", "keys", "buckets")] == [1, 1, 1, 1], found
-    assert f"{d.name}-idle-terminate" in found["alarms"]
+    assert f"aaw-{d.name}-idle-terminate" in found["alarms"]
     assert instance_ids(cloud, d.name) == found["instances"]  # never a second launch
     assert found["instances"][0] == d.summary["Instance"]
     assert d.summary["Instance"] in page(d.ip)
@@ -316,7 +316,7 @@ def test_check_mode_lists_everything_and_deletes_nothing(cloud, pair):
     assert run.changed > 0, run.recap  # what a real run would change
     listed = run.output[run.output.index("Would delete for deployment") :]
     for expected in (
-        f"{a.name}-idle-terminate",
+        f"aaw-{a.name}-idle-terminate",
         a.summary["Instance"],
         *before["groups"],
         f"{a.name}-key",
@@ -390,7 +390,7 @@ def a_gone(cloud, pair) -> dict:
     cloudwatch = cloud.client("cloudwatch")
     for d in (a, b):
         widget = {"type": "text", "x": 0, "y": 0, "width": 6, "height": 2, "properties": {"markdown": d.name}}
-        cloudwatch.put_dashboard(DashboardName=d.name, DashboardBody=json.dumps({"widgets": [widget]}))
+        cloudwatch.put_dashboard(DashboardName=f"aaw-{d.name}", DashboardBody=json.dumps({"widgets": [widget]}))
     a_instances = instance_ids(cloud, a.name)
     b_before = sweep(cloud, b.name)
     code, output = teardown_on_a_terminal(cloud, a, "yes")

@@ -70,8 +70,6 @@ def test_good_values_pass(setting, value):
         ("deployment_region", "eu-wset-1", "Did you mean eu-west-1"),
         ("deployment_region", "us-gov-west-1", "aws-us-gov (GovCloud) partition"),
         ("deployment_region", "cn-north-1", "aws-cn (China) partition"),
-        ("deployment_name", "xn--shop", "starts with xn--, which S3 reserves"),
-        ("deployment_name", "sthree-web", "starts with sthree-"),
         ("deployment_instance_type", "t3nano", "not an EC2 instance type"),
         ("deployment_key_name", ".hidden", "not starting with a dot"),
         ("deployment_key_name", "a/b", "letters, digits"),
@@ -602,7 +600,7 @@ def test_the_alarm_specs_follow_the_settings():
     idle, high, scale_in = checks.deployment_alarm_specs(ALARM_SETTINGS)
     assert scale_in["state"] == "absent", "one instance: no group to scale in"
     assert (idle["name"], idle["evaluation_periods"], idle["alarm_actions"]) == (
-        "web-idle-terminate",
+        "aaw-web-idle-terminate",
         12,
         ["arn:aws:automate:us-east-1:ec2:terminate"],
     )
@@ -622,10 +620,10 @@ def test_the_alarm_period_sets_how_many_periods_the_minutes_hold():
     ("change", "names"),
     [
         ({}, []),  # as AWS has them: nothing to do
-        ({"idle_threshold": 3.0}, ["web-idle-terminate"]),
-        ({"instance_id": "i-2"}, ["web-idle-terminate", "web-high-cpu"]),  # a new instance
-        ({"high_cpu_actions": ["notify", "reboot"]}, ["web-high-cpu"]),
-        ({"idle_enabled": False}, ["web-idle-terminate"]),  # to delete
+        ({"idle_threshold": 3.0}, ["aaw-web-idle-terminate"]),
+        ({"instance_id": "i-2"}, ["aaw-web-idle-terminate", "aaw-web-high-cpu"]),  # a new instance
+        ({"high_cpu_actions": ["notify", "reboot"]}, ["aaw-web-high-cpu"]),
+        ({"idle_enabled": False}, ["aaw-web-idle-terminate"]),  # to delete
     ],
 )
 def test_only_the_alarms_that_differ_are_changed(change, names):
@@ -705,15 +703,19 @@ def test_resource_names_are_derived_in_one_place_and_a_given_name_wins():
     names = deployment_rules.resource_names("demo", account_id="123456789012", region="eu-west-1")
     assert names["key_pair"] == names["derived_key_pair"] == "demo-key"
     assert names["security_group"] == names["instance"] == "demo-web"
-    assert names["topic"] == "demo-alarms" and names["dashboard"] == "demo"
-    assert names["alarm_list"] == ["demo-idle-terminate", "demo-high-cpu", "demo-scale-in"]
+    # Under the prefix the IAM policies scope by name.
+    assert names["topic"] == "aaw-demo-alarms" and names["dashboard"] == "aaw-demo"
+    assert names["alarm_list"] == ["aaw-demo-idle-terminate", "aaw-demo-high-cpu", "aaw-demo-scale-in"]
     assert (names["group"], names["launch_template"]) == ("demo-web", "demo-web")
     assert (names["balancer"], names["target_group"]) == ("aaw-demo-lb", "aaw-demo-tg"), "the prefix the policy scopes"
-    assert names["legacy"] == {"balancer": "demo-lb", "target_group": "demo-tg"}
+    assert names["legacy"] == {
+        "balancer": "demo-lb", "target_group": "demo-tg", "topic": "demo-alarms", "dashboard": "demo",
+        "alarm_list": ["demo-idle-terminate", "demo-high-cpu", "demo-scale-in"], "bucket": "demo-123456789012-eu-west-1",
+    }, "what teardown also looks for"  # fmt: skip
     long = deployment_rules.resource_names("a" * 31 + "b")
     assert len(long["balancer"]) <= 32 and len(long["target_group"]) <= 32
     assert long["balancer"] != deployment_rules.resource_names("a" * 31 + "c")["balancer"], "cut names stay apart"
-    assert names["bucket"] == "demo-123456789012-eu-west-1"
+    assert names["bucket"] == "aaw-demo-123456789012-eu-west-1"
     given = deployment_rules.resource_names("demo", key_name="mine", security_group="sg-1", bucket_name="b")
     assert (given["key_pair"], given["security_group"], given["bucket"]) == ("mine", "sg-1", "b")
     assert given["derived_security_group"] == "demo-web" and given["derived_bucket"] == ""

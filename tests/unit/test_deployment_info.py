@@ -56,7 +56,9 @@ def test_nothing_yet_is_reported_empty_with_the_account_and_the_default_vpc(run_
     zones = [s["availability_zone"] for s in result["subnets"]]
     assert zones == sorted(zones) and len(zones) >= 2
     assert result["key_pair"] == {} and result["security_group"] == {} and result["instances"] == []
-    assert result["bucket"] == {"name": f"{name}-{ACCOUNT}-us-east-1", "exists": False, "accessible": False, "tags": {}}
+    assert result["bucket"] == {
+        "name": f"aaw-{name}-{ACCOUNT}-us-east-1", "exists": False, "accessible": False, "tags": {}
+    }  # fmt: skip
     assert (result["alarms"], result["topic"], result["dashboard"]) == ({}, {}, False)
     assert "ListTopics" not in result["api_calls_by_operation"]  # an absent topic: GetTopicAttributes' NotFound
     # The default subnets name their VPC: no DescribeVpcs.
@@ -125,6 +127,40 @@ def test_what_exists_is_found_with_its_tags(run_module, moto_client, name):
     assert "ListSubscriptionsByTopic" not in result["api_calls_by_operation"]
 
 
+def test_names_an_earlier_version_gave_are_found_where_the_current_ones_are_missing(run_module, moto_client, name):
+    """teardown (earlier_names) finds a deployment made before the aaw- prefix; deploy's reads do not look."""
+    legacy = {"bucket": f"{name}-{ACCOUNT}-us-east-1", "topic": f"{name}-alarms", "dashboard": name}
+    moto_client("s3").create_bucket(Bucket=legacy["bucket"])
+    moto_client("sns").create_topic(Name=legacy["topic"], Tags=tags(name))
+    moto_client("cloudwatch").put_dashboard(
+        DashboardName=legacy["dashboard"], DashboardBody=json.dumps({"widgets": []})
+    )
+    current = {
+        "name": name,
+        "managed_by": MANAGED_BY,
+        "topic_name": f"aaw-{name}-alarms",
+        "dashboard_name": f"aaw-{name}",
+    }
+
+    rc, plain = run_module("deployment_info", **current)
+    assert rc == 0, plain
+    assert (plain["bucket"]["exists"], plain["topic"], plain["dashboard"]) == (False, {}, False)
+
+    rc, found = run_module("deployment_info", earlier_names=True, **current)
+    assert rc == 0, found
+    assert (found["bucket"]["name"], found["bucket"]["accessible"]) == (legacy["bucket"], True)
+    assert found["topic"]["arn"].endswith(f":{legacy['topic']}")
+    assert (found["dashboard"], found["dashboard_name"]) == (True, legacy["dashboard"])
+
+    # Where the current name exists, the earlier one is not asked for.
+    moto_client("cloudwatch").put_dashboard(DashboardName=f"aaw-{name}", DashboardBody=json.dumps({"widgets": []}))
+    rc, both = run_module(
+        "deployment_info", earlier_names=True, name=name, managed_by=MANAGED_BY, dashboard_name=f"aaw-{name}"
+    )
+    assert rc == 0 and both["dashboard_name"] == f"aaw-{name}"
+    assert both["api_calls_by_operation"]["GetDashboard"] == 1
+
+
 def test_alarms_are_found_with_what_makes_them_and_their_state(run_module, moto_client, name):
     moto_client("cloudwatch").put_metric_alarm(
         AlarmName=f"{name}-high-cpu", MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average",
@@ -146,7 +182,7 @@ def test_alarms_are_found_with_what_makes_them_and_their_state(run_module, moto_
 
 def test_an_untagged_bucket_is_told_apart_by_its_image_tags(run_module, moto_client, name):
     s3 = moto_client("s3")
-    bucket = f"{name}-{ACCOUNT}-us-east-1"
+    bucket = f"aaw-{name}-{ACCOUNT}-us-east-1"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="public/image", Body=b"x", Tagging=f"Deployment={name}&ManagedBy={MANAGED_BY}")
     rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, image_key="public/image")

@@ -102,7 +102,7 @@ def deployment_aws_advice(result, endpoint_url: str = "", region: str = "") -> s
     if code in ("BucketAlreadyExists",):
         return (
             "S3 bucket names are global across all AWS accounts and this one belongs to someone else. "
-            "Choose another with -e deployment_bucket_name=<name>, or leave it empty for <name>-<account>-<region>."
+            "Choose another with -e deployment_bucket_name=<name>, or leave it empty for aaw-<name>-<account>-<region>."
         )
     return "Check the credentials, the region and the settings named in the error, then run again."
 
