@@ -710,7 +710,8 @@ def test_resource_names_are_derived_in_one_place_and_a_given_name_wins():
     assert (names["balancer"], names["target_group"]) == ("aaw-demo-lb", "aaw-demo-tg"), "the prefix the policy scopes"
     assert names["legacy"] == {
         "balancer": "demo-lb", "target_group": "demo-tg", "topic": "demo-alarms", "dashboard": "demo",
-        "alarm_list": ["demo-idle-terminate", "demo-high-cpu", "demo-scale-in"], "bucket": "demo-123456789012-eu-west-1",
+        "alarm_list": ["demo-idle-terminate", "demo-high-cpu", "demo-scale-in"],
+        "bucket": "demo-123456789012-eu-west-1",
     }, "what teardown also looks for"  # fmt: skip
     long = deployment_rules.resource_names("a" * 31 + "b")
     assert len(long["balancer"]) <= 32 and len(long["target_group"]) <= 32
