@@ -1,23 +1,27 @@
-"""IAM enforcement on the local cloud (LOCALCLOUD_IAM=enforce), to prove a policy before AWS.
+"""IAM enforcement on the local cloud (LOCALCLOUD_IAM=enforce): every call authorised as AWS does.
 
-moto checks every signed request against the caller's IAM policies once
-INITIAL_NO_AUTH_ACTION_COUNT is 0 (set before moto is imported). This module makes that usable:
+moto authenticates every signed request once INITIAL_NO_AUTH_ACTION_COUNT is 0 (set before moto is
+imported). This module replaces its authorisation with AWS's:
 
 - The fixed access key (`localcloud`/`localcloud`) belongs to the account's administrator, so
   the local cloud's own tools, its metrics publisher and the tests' setup keep working.
+- Each request becomes the checks AWS makes (iam_requests.py: the action on every resource type the
+  Service Authorization Reference lists, with ARNs and the request context built from the request
+  and the resources' tags at the time of the call, and the actions it depends on), each decided by
+  the caller's identity policies (iam_policy.py: conditions, wildcards, Deny over Allow).
 - S3 requests are checked under AWS's IAM action names (s3:PutEncryptionConfiguration,
   s3:GetAccountPublicAccessBlock, s3:ListBucket for HeadBucket...), where moto uses others.
 - Anonymous S3 reads (a browser loading the page's image) are judged by the bucket policy and
-  Block Public Access, as on AWS, instead of failing for want of a signature.
-- moto knows the resource of S3 requests only, and none of a request's condition keys
-  (aws:RequestTag, aws:ResourceTag, ec2:CreateAction...). A statement's Resource is taken to
-  match when moto has no resource ("*"), and a condition moto cannot evaluate is taken to hold.
-  So the local cloud proves which *actions* a policy grants (and S3's resources); its resource
-  ARNs and tag conditions are checked against AWS's documentation, not here. moto's own rule
-  that a failed condition on an Allow denies outright (a bug) is replaced by AWS's: the
-  statement does not apply. Wildcards are read as IAM reads them (* and ?), not as regular expressions.
-- Tags given to a call that creates a resource are authorised as AWS authorises them: as a second
-  action (sns:TagResource for CreateTopic, ec2:CreateTags for RunInstances...), which moto skips.
+  Block Public Access, as on AWS, instead of failing for want of a signature; moto reads bucket
+  policies with its own statement class, corrected here (a failed condition on an Allow makes the
+  statement not apply; IAM's wildcards, not regular expressions).
+
+What the local cloud cannot know, and so does not check (the README's "IAM on the local cloud"
+says the same): resource-based policies other than bucket policies, permission boundaries,
+session policies and an organisation's SCPs and RCPs; service condition keys the project's
+policies do not use (left out of the context, so a policy testing them fails closed); KMS key
+permissions for encrypted volumes; the ARN a created resource will have (its type's wildcard is
+checked); actions the reference does not hold (checked on "*" alone, and logged).
 """
 
 from __future__ import annotations
