@@ -16,6 +16,11 @@
 - A security group cannot be deleted while a network interface uses it (an instance's, until
   released), nor while a load balancer uses it or another group's rule names it
   (`DependencyViolation`).
+- A target group stays in use for `elb_settle_seconds` after the listener that forwarded to it
+  is deleted (with its load balancer or alone): DeleteTargetGroup fails with ResourceInUse, as
+  AWS answers while it lets go (moto frees it at once).
+- Elastic Load Balancing finds a certificate just imported into ACM only `elb_settle_seconds`
+  later: CreateListener and ModifyListener answer CertificateNotFound until then.
 - An ACM certificate a load balancer's listener uses cannot be deleted (`ResourceInUseException`),
   and DescribeCertificate's InUseBy names the balancers using it now (moto never removes them).
 - The account's S3 Block Public Access (S3 Control) and the bucket's own are enforced: a
@@ -51,7 +56,8 @@ def install(settings: config.Settings, terminated_at: dict[str, float]) -> None:
     _install_zone_offerings()
     _install_cpu_credits()
     _install_group_dependencies(settings, terminated_at)
-    install_certificate_rules()
+    install_target_group_release(settings.elb_settle_seconds)
+    install_certificate_rules(settings.elb_settle_seconds)
     install_topic_rules()
     _install_public_access_blocks()
     _install_s3_access_denied_message()
@@ -260,6 +266,59 @@ def _install_group_dependencies(settings: config.Settings, terminated_at: dict[s
 
 
 # --- ACM ---------------------------------------------------------------------------------
+def forwarded_target_groups(listener: Any) -> list[str]:
+    """The target groups a listener's default actions forward to."""
+    found = []
+    for action in getattr(listener, "default_actions", []) or []:
+        data = getattr(action, "data", action) or {}
+        if data.get("TargetGroupArn"):
+            found.append(data["TargetGroupArn"])
+        for group in (data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
+            found.append(group.get("TargetGroupArn", ""))
+    return [arn for arn in found if arn]
+
+
+def install_target_group_release(seconds: float) -> None:
+    from moto.elbv2.exceptions import ResourceInUseError
+    from moto.elbv2.models import ELBv2Backend
+
+    released: dict[str, float] = {}  # target group ARN: when its last listener went
+    lock = threading.Lock()
+
+    def _note(listeners: Any) -> None:
+        with lock:
+            for listener in listeners:
+                for arn in forwarded_target_groups(listener):
+                    released[arn] = time.monotonic()
+
+    delete_load_balancer = ELBv2Backend.delete_load_balancer
+    delete_listener = ELBv2Backend.delete_listener
+    delete_target_group = ELBv2Backend.delete_target_group
+
+    def _delete_load_balancer(self: Any, arn: str) -> None:
+        balancer = self.load_balancers.get(arn)
+        _note(list(balancer.listeners.values()) if balancer else [])
+        delete_load_balancer(self, arn)
+
+    def _delete_listener(self: Any, listener_arn: str) -> Any:
+        listener = delete_listener(self, listener_arn)
+        _note([listener])
+        return listener
+
+    def _delete_target_group(self: Any, target_group_arn: str) -> Any:
+        with lock:
+            since = released.get(target_group_arn)
+        if since is not None and time.monotonic() - since < seconds:
+            raise ResourceInUseError(
+                f"The target group '{target_group_arn}' is currently in use by a listener or a rule"
+            )
+        return delete_target_group(self, target_group_arn)
+
+    ELBv2Backend.delete_load_balancer = _delete_load_balancer
+    ELBv2Backend.delete_listener = _delete_listener
+    ELBv2Backend.delete_target_group = _delete_target_group
+
+
 def listener_certificates(listener: Any) -> list[str]:
     """The certificate ARNs a moto listener names, its default first (moto keeps the default as
     `certificate` and the list as ARNs or as {"CertificateArn": ...} entries)."""
@@ -279,10 +338,43 @@ def certificate_users(account_id: str, region: str, arn: str) -> list[str]:
     return sorted(users)
 
 
-def install_certificate_rules() -> None:
-    """ACM: a certificate in use cannot be deleted, and InUseBy is current (installed by install())."""
+def install_certificate_rules(settle_seconds: float = 0.0) -> None:
+    """ACM: a certificate in use cannot be deleted, and InUseBy is current (installed by install());
+    Elastic Load Balancing finds a certificate only `settle_seconds` after its import
+    (CertificateNotFound before, as AWS answers while the import propagates)."""
     from moto.acm.models import AWSCertificateManagerBackend, CertBundle
     from moto.core.exceptions import AWSError
+    from moto.elbv2.exceptions import ELBClientError
+    from moto.elbv2.models import ELBv2Backend
+
+    imported: dict[str, float] = {}
+    import_certificate = AWSCertificateManagerBackend.import_certificate
+    create_listener = ELBv2Backend.create_listener
+    modify_listener = ELBv2Backend.modify_listener
+
+    def _import_certificate(self: Any, *args: Any, **kwargs: Any) -> str:
+        arn = import_certificate(self, *args, **kwargs)
+        imported[arn] = time.monotonic()
+        return arn
+
+    def _settled(arns: list[str]) -> None:
+        for arn in arns:
+            if arn and time.monotonic() - imported.get(arn, float("-inf")) < settle_seconds:
+                raise ELBClientError("CertificateNotFound", f"Certificate '{arn}' not found")
+
+    def _create_listener(self: Any, load_balancer_arn: str, protocol: str, port: str, ssl_policy: str,
+                         certificate: str | None, *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+        _settled([certificate or ""])
+        return create_listener(self, load_balancer_arn, protocol, port, ssl_policy, certificate, *args, **kwargs)
+
+    def _modify_listener(self: Any, arn: str, *args: Any, **kwargs: Any) -> Any:
+        certificates = kwargs.get("certificates") if "certificates" in kwargs else (args[3] if len(args) > 3 else None)
+        _settled([c.get("CertificateArn", "") for c in certificates or []])
+        return modify_listener(self, arn, *args, **kwargs)
+
+    AWSCertificateManagerBackend.import_certificate = _import_certificate
+    ELBv2Backend.create_listener = _create_listener
+    ELBv2Backend.modify_listener = _modify_listener
 
     class ResourceInUseError(AWSError):
         TYPE = "ResourceInUseException"

@@ -56,6 +56,9 @@ class Settings:
     iam_enforced: bool = False
     # Seconds a terminated instance's network interface keeps its security groups in use.
     eni_release_seconds: float = 5.0
+    # Seconds Elastic Load Balancing takes to let go of a deleted listener's target group, and to
+    # find a certificate just imported into ACM (CertificateNotFound until then).
+    elb_settle_seconds: float = 2.0
     # Seconds between the instances' EC2 metrics (AWS: 60 with detailed monitoring, 300 without).
     metrics_interval: float = 10.0
     # Seconds between two rounds of the alarm evaluator.
@@ -104,6 +107,7 @@ def load() -> Settings:
         public_ip_network=public,
         iam_enforced=_choice("LOCALCLOUD_IAM", ("off", "enforce")) == "enforce",
         eni_release_seconds=_seconds("LOCALCLOUD_ENI_RELEASE_SECONDS", 5.0),
+        elb_settle_seconds=_seconds("LOCALCLOUD_ELB_SETTLE_SECONDS", 2.0),
         metrics_interval=_seconds("LOCALCLOUD_METRICS_INTERVAL", 10.0, low=1),
         alarm_interval=_seconds("LOCALCLOUD_ALARM_INTERVAL", 10.0, low=1),
     )

@@ -142,7 +142,15 @@ class GroupKeeper:
                 self.log(f"{group.name}: instance refresh {refresh['InstanceRefreshId']} done")
                 return
         if ready and remaining:
+            # MaxHealthyPercentage above 100: the replacement is launched (and healthy) before the
+            # instance it replaces goes, as AWS does; otherwise the old one goes first.
+            wanted = refresh.setdefault("desired", int(group.desired_capacity or 0))
+            launch_first = int(refresh["Preferences"].get("MaxHealthyPercentage", 100)) > 100
+            if launch_first and len(members) <= wanted:
+                self.log(f"{group.name}: instance refresh launches the replacement of {remaining[0]} first")
+                autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=wanted + 1)
+                return
             self.log(f"{group.name}: instance refresh replaces {remaining[0]}")
             autoscaling.terminate_instance_in_auto_scaling_group(
-                InstanceId=remaining[0], ShouldDecrementDesiredCapacity=False
+                InstanceId=remaining[0], ShouldDecrementDesiredCapacity=launch_first
             )

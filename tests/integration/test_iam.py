@@ -149,6 +149,12 @@ def test_the_group_policy_runs_a_group_through_its_life(iam_cloud, tmp_path):
     first = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *group))
     assert first.returncode == 0, first.output[-5000:]
     assert "HTTPS:       https://" in first.output
+    elbv2 = iam_cloud.client("elbv2")
+    balancer = elbv2.describe_load_balancers(Names=[f"aaw-{name}-lb"])["LoadBalancers"][0]["LoadBalancerArn"]
+    attributes = {
+        a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=balancer)["Attributes"]
+    }
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
 
     rerun = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *group))
     assert rerun.returncode == 0, rerun.output[-5000:]

@@ -192,10 +192,11 @@ def test_a_changed_template_rolls_the_instances_while_the_page_answers(scaling_c
     assert run.returncode == 0, run.output[-4000:]
     said = " ".join(run.output.split())
     assert "instance refresh" in said and "replaces the running instances one at a time" in said
-    autoscaling, answers = scaling_cloud.client("autoscaling"), Counter()
+    autoscaling, answers, serving = scaling_cloud.client("autoscaling"), Counter(), []
 
     def rolled():
         answers[page_instance(f"http://{deployment['dns']}/")[0]] += 1
+        serving.append(len(healthy(scaling_cloud, deployment["name"])))
         refresh = autoscaling.describe_instance_refreshes(AutoScalingGroupName=f"{deployment['name']}-web")
         return refresh["InstanceRefreshes"][0]["Status"] == "Successful"
 
@@ -203,6 +204,8 @@ def test_a_changed_template_rolls_the_instances_while_the_page_answers(scaling_c
     after = {i["InstanceId"] for i in group_of(scaling_cloud, deployment["name"])["Instances"]}
     assert len(after) == 2 and not after & before, "every instance replaced"
     assert not [code for code in answers if code >= 500 or code == 0], f"the page answered throughout: {answers}"
+    # MaxHealthyPercentage 200: each replacement is healthy before the instance it replaces goes.
+    assert min(serving) >= 2 and max(serving) == 3, f"launch before terminate: healthy counts {serving}"
     tags = scaling_cloud.client("ec2").describe_instances(InstanceIds=sorted(after))["Reservations"]
     assert all({"Key": "Team", "Value": "web"} in i["Tags"] for r in tags for i in r["Instances"])
 

@@ -50,6 +50,11 @@ def test_host_keys_then_swap_then_the_upgrade(family):
     assert "-lt 1048576" in script and 'echo "no swap file: going on without one"' in script
 
 
+def test_amazon_linux_upgrades_to_the_latest_release_not_only_the_ami_s_own():
+    """AL2023's repositories are locked to the AMI's release: the upgrade names --releasever=latest."""
+    assert "dnf -y upgrade --refresh --releasever=latest" in render("al2023")
+
+
 @pytest.mark.parametrize("family", ["debian", "ubuntu"])
 def test_every_apt_call_waits_for_the_dpkg_lock(family):
     script = render(family)
