@@ -26,8 +26,9 @@ description:
   - It only reads; the mark never changes here. Once the count has been published, give the
     RV(page_views.mark) it returned to M(aws_webserver.core.access_log_mark), so a later run does not
     count the same requests twice.
-  - When the log has been rotated since the mark (another inode), the rest of the rotated file
-    (C(<access_log>.1), not compressed) is counted, then the new log from its start. A log truncated
+  - When the log has been rotated since the mark (another inode), the rest of the rotated file is
+    counted, then the new log from its start. The rotated file is the newest uncompressed one of
+    C(<access_log>.1) (Debian's logrotate) and C(<access_log>-<date>) (Amazon Linux's, with C(dateext)). A log truncated
     in place (copytruncate) is counted from its start.
   - The mark also keeps a checksum of the first bytes of the log, so a new log that reuses the inode
     number of a deleted one is recognised as new.
@@ -70,15 +71,16 @@ options:
   ignore_user_agents:
     description:
       - Requests whose User-Agent contains one of these strings (case-insensitive) are not page views,
-        for example the deployment's own health check (C(ansible-httpget) is the User-Agent of
-        M(ansible.builtin.uri)). They still count as requests in the summary.
+        for example the deployment's own checks (C(ansible-httpget) is the User-Agent of
+        M(ansible.builtin.uri)) and an Application Load Balancer's health checks (C(ELB-HealthChecker)).
+        They still count as requests in the summary.
     type: list
     elements: str
-    default: [ansible-httpget]
+    default: [ansible-httpget, ELB-HealthChecker]
   include_rotated:
     description:
-      - Also read the rotated log C(<access_log>.1) when the window starts before the first line of the
-        current log, and when the mark points into it.
+      - Also read the rotated log (C(<access_log>.1) or C(<access_log>-<date>)) when the window starts
+        before the first line of the current log, and when the mark points into it.
     type: bool
     default: true
   state_file:
@@ -276,6 +278,7 @@ notes:
 """
 
 import datetime
+import glob
 import hashlib
 import os
 import re
@@ -394,7 +397,21 @@ def same_file(path, info, mark):
     return True
 
 
-def page_view_plan(access_log, current, rotated, mark):
+# Compressed rotations cannot be read line by line (logrotate's compress, delaycompress leaves the newest).
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".Z")
+
+
+def rotated_log(access_log):
+    """The newest uncompressed rotation of the log: <log>.1 (Debian) or <log>-<date> (logrotate's
+    dateext, Amazon Linux), by modification time; <log>.1 when there is none."""
+    candidates = [access_log + ".1", *sorted(glob.glob(glob.escape(access_log) + "-[0-9]*"))]
+    found = [
+        (os.stat(path).st_mtime, path) for path in candidates if not path.endswith(COMPRESSED) and os.path.isfile(path)
+    ]
+    return max(found)[1] if found else candidates[0]
+
+
+def page_view_plan(access_log, current, rotated, mark, rotated_path=None):
     """Where counting starts: (how, offset in the rotated log or None, offset in the current log)."""
     if mark is None:
         return "first_run", None, 0
@@ -402,7 +419,7 @@ def page_view_plan(access_log, current, rotated, mark):
         return "truncated", None, 0
     if same_file(access_log, current, mark):
         return "mark", None, mark["offset"]
-    if rotated is not None and same_file(access_log + ".1", rotated, mark):
+    if rotated is not None and same_file(rotated_path or access_log + ".1", rotated, mark):
         return "rotated", (mark["offset"] if rotated.st_size >= mark["offset"] else 0), 0
     return "replaced", None, 0
 
@@ -466,7 +483,7 @@ def first_entry_time(path, size):
 
 def report(params, now):
     access_log = params["access_log"]
-    rotated_path = access_log + ".1"
+    rotated_path = rotated_log(access_log)
     notes = []
     summary = Summary(params, now)
     mark, problem = load_mark(params["state_file"])
@@ -481,7 +498,7 @@ def report(params, now):
     if current is None:
         notes.append(f"The access log {access_log} does not exist: is the web server installed and running?")
     else:
-        how, rotated_from, current_from = page_view_plan(access_log, current, rotated, mark)
+        how, rotated_from, current_from = page_view_plan(access_log, current, rotated, mark, rotated_path)
         first = first_entry_time(access_log, current.st_size) if current.st_size else None
         window_needs_rotated = first is None or first > summary.window_start
         if rotated is not None and (rotated_from is not None or window_needs_rotated):
@@ -577,7 +594,11 @@ def main():
             "top": {"type": "int", "default": 10},
             "error_lines": {"type": "int", "default": 20},
             "page_paths": {"type": "list", "elements": "str", "default": ["/", "/index.html"]},
-            "ignore_user_agents": {"type": "list", "elements": "str", "default": ["ansible-httpget"]},
+            "ignore_user_agents": {
+                "type": "list",
+                "elements": "str",
+                "default": ["ansible-httpget", "ELB-HealthChecker"],
+            },
             "include_rotated": {"type": "bool", "default": True},
             "state_file": {"type": "path", "default": "/var/lib/webserver-monitor/last-publish"},
         },

@@ -7,6 +7,8 @@
 - RunInstances, StopInstances, StartInstances, RebootInstances and TerminateInstances act
   on the instances' containers; only the local AMI can be launched.
 - GetConsoleOutput returns the instance's real console (systemd and cloud-init output).
+- MonitorInstances and UnmonitorInstances (moto lacks them) turn an instance's detailed monitoring
+  on and off (DescribeInstances' Monitoring.State); the metrics keep the local cloud's interval.
 - A response that changes which keys the answers show (DescribeKeyPairs' PublicKey) replaces
   its class's table of response transformers instead of adding to the one another thread may be
   reading: moto's first DescribeKeyPairs that finds a key pair grew that dict while a concurrent
@@ -28,6 +30,7 @@ def install(cloud: Cloud) -> None:
     _install_ami(cloud)
     _install_lifecycle(cloud)
     _install_console(cloud)
+    install_monitoring()
     install_response_transformers()
 
 
@@ -161,6 +164,25 @@ def _install_console(cloud: Cloud) -> None:
         return ActionResult(result)
 
     General.get_console_output = get_console_output
+
+
+def install_monitoring() -> None:
+    """MonitorInstances and UnmonitorInstances, with AWS's answer: the state each instance moves to
+    (AWS answers "pending" and "disabling" while it changes; here the change is done at once)."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.monitoring import Monitoring
+
+    def _change(self: Any, state: str) -> ActionResult:
+        self.error_on_dryrun()
+        instances = [self.ec2_backend.get_instance(i) for i in self._get_param("InstanceIds", [])]
+        for instance in instances:
+            instance.monitoring_state = state
+        return ActionResult(
+            {"InstanceMonitorings": [{"InstanceId": i.id, "Monitoring": {"State": state}} for i in instances]}
+        )
+
+    Monitoring.monitor_instances = lambda self: _change(self, "enabled")
+    Monitoring.unmonitor_instances = lambda self: _change(self, "disabled")
 
 
 def install_response_transformers() -> None:

@@ -263,3 +263,32 @@ def test_bad_bucket_name_stops_before_anything_is_created(cloud, tmp_path):
     assert run.returncode != 0
     assert "deployment_bucket_name" in run.output and "Bad_Bucket" in run.output
     assert resources(cloud, name) == {k: [] for k in ("instances", "groups", "keys", "buckets", "alarms")}
+
+
+def test_settings_on_the_running_instance_converge_or_are_refused(cloud, deployment):
+    """Detailed monitoring follows the setting on the instance that runs (ec2_instance sets it only at
+    launch); another instance type, which would need a stop, a start and a new address, is refused."""
+    instance_id = summary_value(deployment["first"].output, "Instance")
+    ec2 = cloud.client("ec2")
+
+    def monitoring() -> str:
+        found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+        return found["Monitoring"]["State"]
+
+    assert monitoring() == "enabled", "the local inventory's default"
+    named = ["-e", f"deployment_name={deployment['name']}", "--tags", "instance"]
+    off = playbook(cloud, "deploy", deployment["state"], *named, "-e", "deployment_detailed_monitoring=false")
+    assert off.returncode == 0, off.output[-4000:]
+    assert monitoring() == "disabled" and off.changed == 1, off.recap
+    again = playbook(cloud, "deploy", deployment["state"], *named, "-e", "deployment_detailed_monitoring=false")
+    assert again.returncode == 0 and again.changed == 0, again.recap
+    on = playbook(cloud, "deploy", deployment["state"], *named)
+    assert on.returncode == 0 and monitoring() == "enabled", on.output[-4000:]
+
+    bigger = playbook(cloud, "deploy", deployment["state"], *named, "-e", "deployment_instance_type=t3.micro")
+    assert bigger.returncode != 0
+    said = " ".join(bigger.output.split())
+    assert f"The deployment's instance {instance_id} runs t3.nano; deployment_instance_type=t3.micro" in said
+    assert "Keep -e deployment_instance_type=t3.nano" in said
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert (described["State"]["Name"], described["InstanceType"]) == ("running", "t3.nano")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -218,11 +219,20 @@ def test_high_water_mark_is_kept_on_the_instance(runs, deployment):
 
 
 def test_new_page_views_after_a_publish_are_counted(cloud, runs, deployment):
+    """Over HTTP and HTTPS alike (one access log); a load balancer's health checks are not views."""
     bounded_load(f"http://{deployment['ip']}", "/index.html", 4)
+    unverified = ssl.create_default_context()
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE  # the instance's self-signed one
+    for _ in range(2):
+        with urllib.request.urlopen(f"https://{deployment['ip']}/", timeout=5, context=unverified) as answer:
+            assert answer.status == 200
+    checker = urllib.request.Request(f"http://{deployment['ip']}/", headers={"User-Agent": "ELB-HealthChecker/2.0"})
+    with urllib.request.urlopen(checker, timeout=5) as answer:
+        assert answer.status == 200
     run = monitor(cloud, deployment)
     report = report_of(run)
-    assert report["page_views"]["value"] == 4
-    assert page_views(cloud, deployment["name"], "Sum") == PAGE_LOADS + 4
+    assert report["page_views"]["value"] == 6
+    assert page_views(cloud, deployment["name"], "Sum") == PAGE_LOADS + 6
 
 
 def test_check_mode_publishes_nothing(cloud, runs, deployment):

@@ -180,6 +180,28 @@ def test_rotation_counts_the_rest_of_the_rotated_log(ok, logs):
     assert any("rotated" in note for note in result["notes"])
 
 
+def test_a_date_named_rotation_is_found_as_amazon_linux_names_it(ok, logs):
+    """logrotate's dateext (Amazon Linux): access_log-20261207, beside older compressed ones."""
+    append(logs["access"], line("/"))
+    publish(ok, ok())
+    append(logs["access"], line("/"), line("/"))
+    older = Path(f"{logs['access']}-20261130.gz")
+    older.write_bytes(b"\x1f\x8b not a log")
+    os.rename(logs["access"], f"{logs['access']}-20261207")
+    append(logs["access"], line("/"))
+    result = ok()
+    assert result["page_views"]["counted_from"] == "rotated"
+    assert result["page_views"]["count"] == 3
+    assert any(f"{logs['access']}-20261207" in note for note in result["notes"])
+
+
+def test_load_balancer_health_checks_are_requests_not_page_views(ok, logs):
+    append(logs["access"], line("/"), line("/", agent="ELB-HealthChecker/2.0"), line("/", agent="ansible-httpget"))
+    result = ok()
+    assert result["page_views"]["count"] == 1
+    assert result["requests"] == 3
+
+
 def test_a_log_truncated_in_place_is_counted_from_its_start(ok, logs):
     append(logs["access"], line("/"), line("/"), line("/"))
     first = ok()

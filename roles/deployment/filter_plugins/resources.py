@@ -82,7 +82,8 @@ def deployment_owner_problem(
 
 def deployment_instance_is_current(instances: list, wanted: dict) -> bool:
     """Whether the deployment has exactly one instance, running, with the settings ec2_instance would
-    apply to it (type, key pair, security group, detailed monitoring, IMDSv2 required, tags)."""
+    apply to it (type, key pair, security group, IMDSv2 required, tags). Detailed monitoring is not
+    among them: ec2_instance sets it only at launch (ec2_detailed_monitoring changes it after)."""
     if len(instances or []) != 1:
         return False
     instance = instances[0]
@@ -93,7 +94,6 @@ def deployment_instance_is_current(instances: list, wanted: dict) -> bool:
         and instance.get("instance_type") == wanted["instance_type"]
         and instance.get("key_name") == wanted["key_name"]
         and [g.get("group_id") for g in instance.get("security_groups") or []] == [wanted["security_group"]]
-        and ((instance.get("monitoring") or {}).get("state") == "enabled") == wanted["detailed_monitoring"]
         and metadata.get("http_tokens") == "required"
         and metadata.get("http_endpoint") == "enabled"
         and all(tags.get(key) == value for key, value in wanted["tags"].items())
