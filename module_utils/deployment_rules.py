@@ -328,6 +328,7 @@ RULES = {
     "deployment_capacity_min": _range_problem(0, GROUP_LIMIT, "instances (0: the same as deployment_capacity)"),
     "deployment_capacity_max": _range_problem(0, GROUP_LIMIT, "instances (0: twice deployment_capacity)"),
     "deployment_health_check_grace": _range_problem(0, 7200, "seconds"),
+    "deployment_group_zones": _range_problem(2, 6, "availability zones"),
 }
 # Rules that read other settings too (rule(value, values)).
 RELATED = frozenset({"deployment_idle_minutes", "deployment_high_cpu_minutes", "deployment_alarm_period"})

@@ -524,7 +524,7 @@ def test_pinned_keys_are_found_by_their_exact_address(text, pinned):
 
 WANTED = {
     "instance_type": "t3.nano", "key_name": "web-key", "security_group": "sg-1",
-    "detailed_monitoring": True, "tags": {"Deployment": "web", "ManagedBy": "m"},
+    "tags": {"Deployment": "web", "ManagedBy": "m"},
 }  # fmt: skip
 
 
@@ -546,7 +546,8 @@ def _instance(**changes) -> dict:
         ([_instance(), _instance()], False),  # two: ec2_instance brings it to one
         ([_instance(state={"name": "stopped"})], False),
         ([_instance(instance_type="t3.micro")], False),
-        ([_instance(monitoring={"state": "disabled"})], False),
+        # ec2_instance does not change it on a running instance; ec2_detailed_monitoring does.
+        ([_instance(monitoring={"state": "disabled"})], True),
         ([_instance(metadata_options={"http_tokens": "optional", "http_endpoint": "enabled"})], False),
         ([_instance(security_groups=[{"group_id": "sg-2"}])], False),
         ([_instance(tags={"Deployment": "web"})], False),
@@ -659,6 +660,7 @@ def test_group_subnets_are_those_in_offered_zones_by_zone():
         {"subnet_id": "s-b", "availability_zone": "z-b"},
     ]
     assert checks.deployment_group_subnets(subnets, ["z-c", "z-a"]) == ["s-a", "s-c"]
+    assert checks.deployment_group_subnets(subnets, ["z-c", "z-b", "z-a"], 2) == ["s-a", "s-b"], "two zones by default"
 
 
 TOPIC = {"arn": "a", "display_name": "web alarms", "tags": {"D": "w"}, "subscriptions": []}

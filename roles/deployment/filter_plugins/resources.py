@@ -401,12 +401,14 @@ def deployment_mode_problem(instances: list, capacity: int, name: str, region: s
     return ""
 
 
-def deployment_group_subnets(subnets: list, zones: list) -> list[str]:
-    """The default subnets the Auto Scaling group spans: one in each zone that offers the instance
-    type (deployment_info's subnets and instance_type.availability_zones), by zone name."""
+def deployment_group_subnets(subnets: list, zones: list, count: int = 0) -> list[str]:
+    """The default subnets the Auto Scaling group and its balancer span: one in each zone that offers
+    the instance type (deployment_info's subnets and instance_type.availability_zones), by zone
+    name, the first `count` of them (0: all)."""
     offered = set(zones)
     usable = sorted((s for s in subnets if s.get("availability_zone") in offered), key=lambda s: s["availability_zone"])
-    return [s["subnet_id"] for s in usable]
+    chosen = [s["subnet_id"] for s in usable]
+    return chosen[: int(count)] if int(count or 0) > 0 else chosen
 
 
 # AWS's recommended security policy for HTTPS listeners (TLS 1.3 and 1.2, forward secrecy).
