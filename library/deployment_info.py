@@ -122,6 +122,12 @@ options:
     description: A CloudWatch dashboard to look up by its exact name; empty, none.
     type: str
     default: ""
+  ebs_default_key:
+    description:
+      - With O(instance_states), when the deployment has no instance yet, also read the account's
+        default EBS encryption key (C(GetEbsDefaultKmsKeyId)), which the launch's encrypted volumes use.
+    type: bool
+    default: false
   earlier_names:
     description:
       - Where the bucket derived from O(name), the topic of O(topic_name) or the dashboard of
@@ -289,6 +295,13 @@ dashboard:
   description: Whether the dashboard of O(dashboard_name) exists (or, with O(earlier_names), its earlier name).
   returned: always
   type: bool
+ebs_default_key:
+  description:
+    - With O(ebs_default_key) and no instance found, the account's default EBS key in the region
+      (C(key), an ARN; C(alias/aws/ebs) for AWS's own) and whether a customer manages it (C(customer_managed)).
+  returned: when asked and the deployment has no instance
+  type: dict
+  sample: {"key": "arn:aws:kms:us-east-1:123456789012:alias/aws/ebs", "customer_managed": false}
 dashboard_name:
   description: The name the dashboard was found under; empty when there is none.
   returned: always
@@ -685,6 +698,14 @@ def image_url(url, timeout):
     return {"url": url, "status": status, "problem": fetch_problem(status, reason)}
 
 
+def ebs_default_key(reader):
+    """The account's default EBS key in the region, and whether a customer manages it (then the
+    caller needs KMS permissions on it to launch encrypted volumes; AWS's own needs none)."""
+    answer = reader.call("ec2", "get_ebs_default_kms_key_id", "read the account's default EBS encryption key")
+    key = answer.get("KmsKeyId", "")
+    return {"key": key, "customer_managed": bool(key) and not key.endswith("alias/aws/ebs")}
+
+
 def earlier_found(lookup, reader, *args):
     """`lookup` of a name an earlier version gave, or None when AWS refuses to show it: the IAM
     policy this version ships allows only the current names, and a refusal there means nothing."""
@@ -727,9 +748,15 @@ def lookups(module, reader, account, partition):
             "account_public_access_block": account_public_access_block(module, reader.client("s3control"), account)
         }
     if params["instance_states"]:
-        wanted["instances"] = lambda: {
-            "instances": instances(reader, params["name"], params["managed_by"], params["instance_states"])
-        }
+
+        def find_instances():
+            found = {"instances": instances(reader, params["name"], params["managed_by"], params["instance_states"])}
+            # What a launch's encrypted volumes will use: read only when there is none yet to launch.
+            if params["ebs_default_key"] and not found["instances"]:
+                found["ebs_default_key"] = ebs_default_key(reader)
+            return found
+
+        wanted["instances"] = find_instances
     if params["alarm_names"]:
         wanted["alarms"] = lambda: {"alarms": alarms(reader, params["alarm_names"], params["alarm_history"])}
     if params["topic_name"]:
@@ -805,6 +832,7 @@ def main():
         "topic_subscriptions": {"type": "bool", "default": True},
         "dashboard_name": {"type": "str", "default": ""},
         "earlier_names": {"type": "bool", "default": False},
+        "ebs_default_key": {"type": "bool", "default": False},
         "scaling": {"type": "bool", "default": False},
         "ami_parameter": {"type": "str", "default": ""},
         "image_url": {"type": "str", "default": ""},

@@ -220,6 +220,11 @@ class MotoInventory:
             return None
         return template_id, self.ec2_tags(region, template_id)
 
+    def ec2_default_ebs_key(self, region: str) -> str:
+        from .motopatch import ebs_default_key
+
+        return ebs_default_key(self._backend("ec2", region))
+
     def tags_by_arn(self, service: str, region: str, arn: str) -> dict[str, str]:
         if service == "elasticloadbalancing":
             return dict(self._backend("elbv2", region).tagging_service.get_tag_dict_for_resource(arn))

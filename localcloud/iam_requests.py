@@ -25,7 +25,13 @@ Other actions a request needs, as each service's documentation says:
 - Auto Scaling checks the caller's ec2:RunInstances on a group's launch template (Auto Scaling
   User Guide, "Control Amazon EC2 launch template usage in Auto Scaling");
 - the first use of Auto Scaling, Elastic Load Balancing and CloudWatch's EC2 alarm actions in an
-  account makes the service's service-linked role, as the caller (iam:CreateServiceLinkedRole).
+  account makes the service's service-linked role, as the caller (iam:CreateServiceLinkedRole);
+- an encrypted volume RunInstances makes with a customer-managed key (the account's default EBS
+  key, or one the request names) needs the caller's KMS permissions on that key through EC2
+  (kms:CreateGrant, kms:GenerateDataKeyWithoutPlaintext, kms:Decrypt with kms:ViaService
+  ec2.<region>.amazonaws.com: EC2 User Guide, "Permissions for IAM users" of EBS encryption).
+  The AWS managed key (alias/aws/ebs) needs none: its key policy lets the account's principals
+  use it through EC2.
 
 What a request cannot tell the local cloud is said in iam.py's docstring and the README.
 """
@@ -89,7 +95,7 @@ class Inventory(Protocol):
     def ec2_default_vpc(self, region: str) -> str | None: ...
     def ec2_default_subnet(self, region: str) -> str | None: ...
     def ec2_launch_template(self, region: str, template_id: str, name: str) -> tuple[str, dict] | None: ...
-    def ec2_instance_image(self, region: str, instance_id: str) -> str | None: ...
+    def ec2_default_ebs_key(self, region: str) -> str: ...
     def tags_by_arn(self, service: str, region: str, arn: str) -> dict[str, str]: ...
     def autoscaling_group(self, region: str, name: str) -> tuple[str, dict[str, str]] | None: ...
     def service_linked_role_exists(self, service_name: str) -> bool: ...
@@ -277,6 +283,27 @@ def _key_pair(request: Request, inventory: Inventory, name: str, created: bool =
     return Target("key-pair", text, None if created else inventory.ec2_tags(request.region, key_id or ""))
 
 
+# What EC2 does with a customer-managed key as the caller, to make an encrypted volume.
+KMS_FOR_EBS = ("kms:CreateGrant", "kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt")
+
+
+def _volume_keys(params: dict, inventory: Inventory, region: str) -> list[str]:
+    """The customer-managed keys (ARNs) the request's encrypted volumes use; [] for the AWS managed one."""
+    keys = set()
+    for mapping in params.get("BlockDeviceMappings", []) or []:
+        ebs = mapping.get("Ebs") or {}
+        if ebs.get("Encrypted"):
+            keys.add(ebs.get("KmsKeyId") or inventory.ec2_default_ebs_key(region))
+    return sorted(k for k in keys if k and not k.endswith(":alias/aws/ebs") and k != "alias/aws/ebs")
+
+
+def _kms_through_ec2(plan: Plan, key: str, region: str, why: str) -> None:
+    via = {"kms:viaservice": f"ec2.{region}.amazonaws.com", "kms:callerAccount".lower(): key.split(":")[4]}
+    for action in KMS_FOR_EBS:
+        keys = {**via, "kms:grantisforawsresource": "true"} if action == "kms:CreateGrant" else via
+        plan.extra.append((action, Target("key", key), keys, why))
+
+
 def _template(inventory: Inventory, region: str, spec: dict) -> tuple[str, dict] | None:
     """The launch template a request names (by id or name): its id and tags."""
     return inventory.ec2_launch_template(region, spec.get("LaunchTemplateId", ""), spec.get("LaunchTemplateName", ""))
@@ -330,6 +357,8 @@ def _ec2(name: str, request: Request, inventory: Inventory) -> Plan:
             existing(group)
         if params.get("KeyName"):
             plan.targets.append(_key_pair(request, inventory, params["KeyName"]))
+        for key in _volume_keys(params, inventory, region):
+            _kms_through_ec2(plan, key, region, "the encrypted volume RunInstances makes")
         return plan
     if name == "CreateSecurityGroup":
         plan.targets.append(new("security-group"))

@@ -7,6 +7,8 @@
 - RunInstances, StopInstances, StartInstances, RebootInstances and TerminateInstances act
   on the instances' containers; only the local AMI can be launched.
 - GetConsoleOutput returns the instance's real console (systemd and cloud-init output).
+- GetEbsDefaultKmsKeyId (moto lacks it): the account's default EBS key, `alias/aws/ebs` (as an
+  ARN) until ModifyEbsDefaultKmsKeyId names a customer-managed key.
 - MonitorInstances and UnmonitorInstances (moto lacks them) turn an instance's detailed monitoring
   on and off (DescribeInstances' Monitoring.State); the metrics keep the local cloud's interval.
 - A response that changes which keys the answers show (DescribeKeyPairs' PublicKey) replaces
@@ -31,6 +33,7 @@ def install(cloud: Cloud) -> None:
     _install_lifecycle(cloud)
     _install_console(cloud)
     install_monitoring()
+    install_ebs_default_key()
     install_response_transformers()
 
 
@@ -164,6 +167,32 @@ def _install_console(cloud: Cloud) -> None:
         return ActionResult(result)
 
     General.get_console_output = get_console_output
+
+
+def ebs_default_key(backend: Any) -> str:
+    """The account's default EBS key in a region (its ARN), as GetEbsDefaultKmsKeyId answers:
+    the AWS managed key's alias ARN unless a customer-managed key was made the default."""
+    aws_managed = f"arn:aws:kms:{backend.region_name}:{backend.account_id}:alias/aws/ebs"
+    chosen = getattr(backend, "default_kms_key_id", "") or ""
+    if not chosen:
+        return aws_managed
+    from moto.kms import kms_backends
+
+    kms = kms_backends[backend.account_id][backend.region_name]
+    if kms.alias_exists("alias/aws/ebs") and kms.describe_key("alias/aws/ebs").arn == chosen:
+        return aws_managed
+    return chosen
+
+
+def install_ebs_default_key() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+
+    def get_ebs_default_kms_key_id(self: Any) -> ActionResult:
+        self.error_on_dryrun()
+        return ActionResult({"KmsKeyId": ebs_default_key(self.ec2_backend)})
+
+    ElasticBlockStore.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id
 
 
 def install_monitoring() -> None:

@@ -345,3 +345,34 @@ def test_the_policy_fits_iam_and_grants_no_wildcard_action():
     assert not any("*" in a for a in granted(GROUP_POLICY))
     shared = {"ec2:RunInstances", "ec2:CreateTags", "iam:CreateServiceLinkedRole"}  # each for its own resources
     assert not (granted(POLICY) & granted(GROUP_POLICY)) - shared
+
+
+def test_a_customer_managed_default_ebs_key_needs_the_kms_policy(iam_cloud, tmp_path):
+    """Last in the module: the account's default EBS key becomes a customer-managed key (a common
+    organisation guardrail) and stays so. Deploy says which key its volume will use; without
+    policy/iam-policy-kms.json the launch is refused naming kms:CreateGrant, with it the run goes through."""
+    key = iam_cloud.client("kms").create_key(Description="the organisation's EBS key")["KeyMetadata"]["Arn"]
+    iam_cloud.client("ec2").modify_ebs_default_kms_key_id(KmsKeyId=key)
+    kms = json.loads((ROOT / "policy/iam-policy-kms.json").read_text())
+
+    name = f"k{uuid.uuid4().hex[:7]}"
+    refused = playbook(iam_cloud, "deploy", tmp_path, *as_user(user_with(iam_cloud, POLICY), name))
+    said = " ".join(refused.output.split())
+    try:
+        assert refused.returncode != 0
+        assert f"encrypted with the customer-managed key {key}" in said
+        assert f"not authorized to perform: kms:CreateGrant on resource: {key}" in said
+    finally:
+        playbook(iam_cloud, "teardown", tmp_path, *as_user(user_with(iam_cloud, POLICY), name, "-e", "confirm=true"))
+
+    keys = user_with(iam_cloud, POLICY, kms)
+    name = f"k{uuid.uuid4().hex[:7]}"
+    first = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name))
+    assert first.returncode == 0, first.output[-5000:]
+    volumes = iam_cloud.client("ec2").describe_volumes(Filters=[{"Name": "tag:Deployment", "Values": [name]}])[
+        "Volumes"
+    ]
+    assert [(v["Encrypted"], v["KmsKeyId"]) for v in volumes] == [(True, key)]
+    gone = playbook(iam_cloud, "teardown", tmp_path, *as_user(keys, name, "-e", "confirm=true"))
+    assert gone.returncode == 0, gone.output[-5000:]
+    assert sweep(iam_cloud, name) == NOTHING

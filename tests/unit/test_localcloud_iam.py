@@ -9,6 +9,7 @@ Reference and the resources' tags at the time of the call.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -20,6 +21,7 @@ from localcloud import config, iam, iam_requests
 from localcloud.iam_policy import Check, Decision, condition_holds, evaluate, iam_match
 
 ALLOW_TAGGED = {"StringEquals": {"aws:RequestTag/ManagedBy": "web"}}
+REPO = Path(__file__).resolve().parents[2]
 
 
 def policy(*statements: dict) -> dict:
@@ -305,6 +307,34 @@ def test_alarm_actions_are_a_condition_key(cloud):
     cw.put_metric_alarm(AlarmName="ok", AlarmActions=["arn:aws:automate:us-east-1:ec2:terminate"], **alarm)
     with pytest.raises(ClientError, match="cloudwatch:PutMetricAlarm on resource: arn:aws:cloudwatch:us-east-1:"):
         cw.put_metric_alarm(AlarmName="no", AlarmActions=["arn:aws:sns:us-east-1:123456789012:prod-alarms"], **alarm)
+
+
+def test_an_encrypted_launch_with_a_customer_managed_default_key_needs_kms_through_ec2(cloud):
+    """The account's default EBS key (a common guardrail): the caller uses it through EC2."""
+    from localcloud import motopatch
+
+    motopatch.install_ebs_default_key()
+    admin = cloud.admin("ec2")
+    image = admin.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    run = {
+        "ImageId": image, "MinCount": 1, "MaxCount": 1, "InstanceType": "t3.nano",
+        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": True, "VolumeSize": 8}}],
+    }  # fmt: skip
+    launch = allow("ec2:RunInstances")
+    assert admin.get_ebs_default_kms_key_id()["KmsKeyId"].endswith(":alias/aws/ebs")
+    cloud.client("ec2", cloud.user("plain", launch)).run_instances(**run)  # the AWS managed key: no KMS permission
+
+    key = cloud.admin("kms").create_key(Description="the organisation's EBS key")["KeyMetadata"]["Arn"]
+    admin.modify_ebs_default_kms_key_id(KmsKeyId=key)
+    assert admin.get_ebs_default_kms_key_id()["KmsKeyId"] == key
+    refused_ec2 = cloud.client("ec2", cloud.user("nokms", launch))
+    with pytest.raises(ClientError, match=rf"kms:CreateGrant on resource: {key} \(the encrypted volume"):
+        refused_ec2.run_instances(**run)
+    kms_policy = json.loads((REPO / "policy/iam-policy-kms.json").read_text())["Statement"]
+    cloud.client("ec2", cloud.user("withkms", launch, *kms_policy)).run_instances(**run)
+    # Outside EC2 (kms:ViaService absent) the same statements give nothing.
+    with pytest.raises(ClientError, match="kms:Decrypt"):
+        cloud.client("kms", cloud.user("direct", *kms_policy)).decrypt(CiphertextBlob=b"x" * 32)
 
 
 def test_s3_requests_are_checked_on_their_bucket_arn(cloud):
