@@ -159,7 +159,7 @@ def test_load_was_served(runs):
 def test_report_shows_cpu_and_network_of_the_instance(runs, deployment):
     report = runs["first_report"]
     assert report["instance"]["id"] == deployment["instance_id"]
-    assert report["bucket"].startswith(f"{deployment['name']}-")
+    assert report["bucket"].startswith(f"aaw-{deployment['name']}-")
     cpu = series(report, "CPUUtilization", "Maximum")
     assert cpu["status"] == "ok" and cpu["summary"]["max"] > 0, cpu
     assert cpu["unit"] == "Percent"
@@ -401,7 +401,7 @@ def test_dashboard_shows_the_instance_the_bucket_the_page_views_and_the_alarms(c
     assert f"aaw-{name}" not in [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]  # opt-in
     first = monitor(cloud, deployment, "-e", "dashboard=true")
     report = report_of(first)
-    assert report["dashboard"] == name
+    assert report["dashboard"] == f"aaw-{name}"
     assert f"Dashboard: aaw-{name} in CloudWatch (updated)" in first.output
     body = json.loads(cloudwatch.get_dashboard(DashboardName=f"aaw-{name}")["DashboardBody"])
     metrics = [w["properties"]["metrics"][0] for w in body["widgets"] if w["type"] == "metric"]
