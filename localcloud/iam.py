@@ -20,8 +20,9 @@ What the local cloud cannot know, and so does not check (the README's "IAM on th
 says the same): resource-based policies other than bucket policies, permission boundaries,
 session policies and an organisation's SCPs and RCPs; service condition keys the project's
 policies do not use (left out of the context, so a policy testing them fails closed); a KMS key's
-own policy and what Auto Scaling's service-linked role may do with it; the ARN a created resource will have (its type's wildcard is
-checked); actions the reference does not hold (checked on "*" alone, and logged).
+own policy and what Auto Scaling's service-linked role may do with it; the ARN a created resource
+will have (its type's wildcard is checked); actions the reference does not hold (checked on "*"
+alone, and logged).
 """
 
 from __future__ import annotations
