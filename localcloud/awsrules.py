@@ -16,6 +16,9 @@
 - A security group cannot be deleted while a network interface uses it (an instance's, until
   released), nor while a load balancer uses it or another group's rule names it
   (`DependencyViolation`).
+- An Application Load Balancer's attributes start at AWS's defaults, all of them
+  (DescribeLoadBalancerAttributes; moto answers five, and amazon.aws.elb_application_lb fails
+  reading one it does not find, such as routing.http.drop_invalid_header_fields.enabled).
 - A target group stays in use for `elb_settle_seconds` after the listener that forwarded to it
   is deleted (with its load balancer or alone): DeleteTargetGroup fails with ResourceInUse, as
   AWS answers while it lets go (moto frees it at once).
@@ -56,6 +59,7 @@ def install(settings: config.Settings, terminated_at: dict[str, float]) -> None:
     _install_zone_offerings()
     _install_cpu_credits()
     _install_group_dependencies(settings, terminated_at)
+    install_balancer_attributes()
     install_target_group_release(settings.elb_settle_seconds)
     install_certificate_rules(settings.elb_settle_seconds)
     install_topic_rules()
@@ -276,6 +280,33 @@ def forwarded_target_groups(listener: Any) -> list[str]:
         for group in (data.get("ForwardConfig") or {}).get("TargetGroups", []) or []:
             found.append(group.get("TargetGroupArn", ""))
     return [arn for arn in found if arn]
+
+
+# DescribeLoadBalancerAttributes of a new Application Load Balancer on AWS.
+ALB_DEFAULT_ATTRIBUTES = {
+    "access_logs.s3.enabled": "false", "access_logs.s3.bucket": "", "access_logs.s3.prefix": "",
+    "connection_logs.s3.enabled": "false", "connection_logs.s3.bucket": "", "connection_logs.s3.prefix": "",
+    "client_keep_alive.seconds": "3600", "deletion_protection.enabled": "false",
+    "idle_timeout.timeout_seconds": "60", "load_balancing.cross_zone.enabled": "true",
+    "routing.http.desync_mitigation_mode": "defensive", "routing.http.drop_invalid_header_fields.enabled": "false",
+    "routing.http.preserve_host_header.enabled": "false",
+    "routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "false",
+    "routing.http.xff_client_port.enabled": "false", "routing.http.xff_header_processing.mode": "append",
+    "routing.http2.enabled": "true", "waf.fail_open.enabled": "false", "zonal_shift.config.enabled": "false",
+}  # fmt: skip
+
+
+def install_balancer_attributes() -> None:
+    from moto.elbv2.models import FakeLoadBalancer
+
+    init = FakeLoadBalancer.__init__
+
+    def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if self.type == "application":
+            self.attrs = {**ALB_DEFAULT_ATTRIBUTES, **self.attrs, "load_balancing.cross_zone.enabled": "true"}
+
+    FakeLoadBalancer.__init__ = _init
 
 
 def install_target_group_release(seconds: float) -> None:
