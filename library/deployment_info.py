@@ -122,6 +122,12 @@ options:
     description: A CloudWatch dashboard to look up by its exact name; empty, none.
     type: str
     default: ""
+  cpu_credits:
+    description:
+      - With O(instance_states), also read each burstable instance's CPU credit mode (one
+        C(DescribeInstanceCreditSpecifications) call), returned as C(cpu_credits) in RV(instances).
+    type: bool
+    default: false
   ebs_default_key:
     description:
       - With O(instance_states), when the deployment has no instance yet, also read the account's
@@ -248,7 +254,7 @@ instances:
     - The deployment's instances in O(instance_states), with the keys C(ec2_instance_info) gives them
       (C(instance_id), C(state.name), C(state_reason), C(public_ip_address), C(security_groups), C(key_name),
       C(instance_type), C(placement), C(launch_time), C(image_id), C(monitoring), C(metadata_options),
-      C(subnet_id), C(tags)).
+      C(subnet_id), C(tags)); with O(cpu_credits), a burstable one's C(cpu_credits) too.
   returned: always
   type: list
   elements: dict
@@ -698,6 +704,20 @@ def image_url(url, timeout):
     return {"url": url, "status": status, "problem": fetch_problem(status, reason)}
 
 
+def credit_modes(reader, found):
+    """Each burstable instance's CPU credit mode (cpu_credits: standard or unlimited), in one call."""
+    burstable = [i["instance_id"] for i in found if i.get("instance_type", "").startswith(("t2.", "t3", "t4g."))]
+    if not burstable:
+        return
+    answer = reader.call(
+        "ec2", "describe_instance_credit_specifications", "read the instances' CPU credit modes", InstanceIds=burstable
+    )
+    modes = {s["InstanceId"]: s["CpuCredits"] for s in answer.get("InstanceCreditSpecifications", [])}
+    for instance in found:
+        if instance["instance_id"] in modes:
+            instance["cpu_credits"] = modes[instance["instance_id"]]
+
+
 def ebs_default_key(reader):
     """The account's default EBS key in the region, and whether a customer manages it (then the
     caller needs KMS permissions on it to launch encrypted volumes; AWS's own needs none)."""
@@ -751,6 +771,8 @@ def lookups(module, reader, account, partition):
 
         def find_instances():
             found = {"instances": instances(reader, params["name"], params["managed_by"], params["instance_states"])}
+            if params["cpu_credits"]:
+                credit_modes(reader, found["instances"])
             # What a launch's encrypted volumes will use: read only when there is none yet to launch.
             if params["ebs_default_key"] and not found["instances"]:
                 found["ebs_default_key"] = ebs_default_key(reader)
@@ -833,6 +855,7 @@ def main():
         "dashboard_name": {"type": "str", "default": ""},
         "earlier_names": {"type": "bool", "default": False},
         "ebs_default_key": {"type": "bool", "default": False},
+        "cpu_credits": {"type": "bool", "default": False},
         "scaling": {"type": "bool", "default": False},
         "ami_parameter": {"type": "str", "default": ""},
         "image_url": {"type": "str", "default": ""},

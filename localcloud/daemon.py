@@ -46,7 +46,7 @@ def main() -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from . import autoscaling, awsrules, cloudwatch, motopatch, outbox
+    from . import autoscaling, awsrules, cloudwatch, cpu_credits, motopatch, outbox
     from .alarm_actions import ActionRunner
     from .balancer import Balancers
     from .evaluator import AlarmEvaluator
@@ -79,7 +79,9 @@ def main() -> int:
     api = make_server(settings.host, settings.port, app, threaded=True)
     origin = OriginServer(settings.host, settings.origin_port, Origin(settings.origin_dir), log)
     origin.start()
-    publisher = MetricsPublisher(cloud, settings, balancers)
+    credit_keeper = cpu_credits.Credits(log, cloud.cgroup_of)
+    cpu_credits.install_modify_credit_specification(credit_keeper.switched)
+    publisher = MetricsPublisher(cloud, settings, balancers, credit_keeper)
     publisher.start()
     runner.start()
     evaluator.start()

@@ -5,7 +5,10 @@ of that length holds one datapoint) and on SIGUSR1 (`localcloud metrics`), each 
 gets, in namespace AWS/EC2 with the InstanceId dimension and EC2's units:
 - CPUUtilization (Percent): the container's CPU time over the interval, per vCPU of its type;
 - NetworkIn / NetworkOut (Bytes): bytes through its public address since the last sample;
-- StatusCheckFailed (Count): 0 while its container runs, 1 when it does not.
+- StatusCheckFailed (Count): 0 while its container runs, 1 when it does not;
+- for a burstable type, its CPU credits (cpu_credits.py): CPUCreditUsage, CPUCreditBalance,
+  CPUSurplusCreditBalance, CPUSurplusCreditsCharged; a standard-mode instance whose credits are
+  spent is held to its baseline.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ def cpu_seconds(cgroup_path: str) -> float | None:
 
 
 class MetricsPublisher:
-    def __init__(self, cloud: Any, settings: config.Settings, balancers: Any = None):
+    def __init__(self, cloud: Any, settings: config.Settings, balancers: Any = None, credit_keeper: Any = None):
         self.cloud = cloud
+        self.credits = credit_keeper
         self.balancers = balancers
         self.settings = settings
         self.interval = settings.metrics_interval
@@ -104,16 +108,20 @@ class MetricsPublisher:
             {"MetricName": "NetworkOut", "Value": float(sent_out - out_then), "Unit": "Bytes"},
             {"MetricName": "StatusCheckFailed", "Value": 0.0 if running else 1.0, "Unit": "Count"},
         ]
+        utilization = None
         if cpu is not None:
             percent = 100.0 * max(cpu - cpu_then, 0.0) / (elapsed * vcpus(instance.instance_type))
-            points.append({"MetricName": "CPUUtilization", "Value": round(min(percent, 100.0), 3), "Unit": "Percent"})
+            utilization = {"MetricName": "CPUUtilization", "Value": round(min(percent, 100.0), 3), "Unit": "Percent"}
+            points.append(utilization)
+            if self.credits is not None:
+                points += self.credits.sample(instance, cgroup, max(cpu - cpu_then, 0.0), elapsed)
         for point in points:
             point.update(Dimensions=dims, Timestamp=stamp)
         group = getattr(instance, "autoscaling_group", None)
-        if group is not None and cpu is not None:
+        if group is not None and utilization is not None:
             # EC2 aggregates its metrics over an Auto Scaling group's instances too: the group's
             # Average is the statistic over every member's datapoints of the period.
-            points.append({**points[-1], "Dimensions": [{"Name": "AutoScalingGroupName", "Value": group.name}]})
+            points.append({**utilization, "Dimensions": [{"Name": "AutoScalingGroupName", "Value": group.name}]})
         return points
 
     def publish(self) -> int:

@@ -222,6 +222,13 @@ class Cloud:
         with self._lock:
             self.bodies.pop(instance_id, None)
 
+    def cgroup_of(self, instance_id: str) -> str:
+        """The cgroup path of an instance's container ('' when it has none running)."""
+        body = self.bodies.get(instance_id)
+        if body is None or not body.container_started:
+            return ""
+        return self.podman.run("inspect", body.name, "--format", "{{.State.CgroupPath}}", check=False).strip()
+
     def console_output(self, instance_id: str) -> str:
         body = self.bodies.get(instance_id)
         if body is None or not body.container_started:

@@ -77,9 +77,12 @@ def launch(
     user_data: str = "#!/bin/bash\necho hello > /var/tmp/user-data-ran\n",
     http_tokens: str = "required",
     ports: tuple[int, ...] = (22, 80),
+    cpu_credits: str | None = None,
 ) -> Launched:
+    """A t3.nano of the local AMI; `cpu_credits` its CPU credit mode (None: AWS's default, unlimited)."""
     ec2 = cloud.client("ec2")
     name, key_file = key_pair(cloud, folder)
+    more = {"CreditSpecification": {"CpuCredits": cpu_credits}} if cpu_credits else {}
     response = ec2.run_instances(
         ImageId=local_ami(cloud),
         InstanceType="t3.nano",
@@ -89,6 +92,7 @@ def launch(
         SecurityGroupIds=[security_group(cloud, ports)],
         UserData=user_data,
         MetadataOptions={"HttpTokens": http_tokens, "HttpEndpoint": "enabled"},
+        **more,
     )
     instance_id = response["Instances"][0]["InstanceId"]
     launched = Launched(cloud, instance_id, "", key_file, folder / "known_hosts")
