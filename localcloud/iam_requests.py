@@ -385,7 +385,12 @@ def _ec2(name: str, request: Request, inventory: Inventory) -> Plan:
     if name in ("DeleteKeyPair",) and params.get("KeyName"):
         plan.targets.append(_key_pair(request, inventory, params["KeyName"]))
         return plan
-    if name in ("CreateLaunchTemplateVersion", "ModifyLaunchTemplate", "DeleteLaunchTemplate"):
+    if name in (
+        "CreateLaunchTemplateVersion",
+        "ModifyLaunchTemplate",
+        "DeleteLaunchTemplate",
+        "DeleteLaunchTemplateVersions",
+    ):
         found = _template(inventory, region, params)
         template_id = found[0] if found else params.get("LaunchTemplateId", "")
         plan.targets.append(

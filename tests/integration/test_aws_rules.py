@@ -330,14 +330,23 @@ def test_the_root_volume_is_encrypted(cloud, booted):
     assert [(m["DeviceName"], m["Ebs"]["DeleteOnTermination"]) for m in mapping] == [("/dev/xvda", True)]
 
 
-def test_the_instance_runs_on_standard_cpu_credits(cloud, booted, tmp_path):
+def test_credit_modes_follow_aws_s_defaults_and_the_setting(cloud, booted, tmp_path):
+    """RunInstances without a CreditSpecification gets AWS's default for its family (T3: unlimited,
+    T2: standard); ModifyInstanceCreditSpecification switches it (moto lacks both). The deployment's
+    instance runs the mode the local inventory asks for (test_credits.py follows a standard one)."""
     ec2 = cloud.client("ec2")
     deployed = booted["instance"]["InstanceId"]
-    plain = launch(cloud, tmp_path)  # RunInstances without a CreditSpecification: AWS's default for T3
+    plain = launch(cloud, tmp_path)
     try:
         answer = ec2.describe_instance_credit_specifications(InstanceIds=[deployed, plain.instance_id])
         modes = {c["InstanceId"]: c["CpuCredits"] for c in answer["InstanceCreditSpecifications"]}
-        assert modes == {deployed: "standard", plain.instance_id: "unlimited"}
+        assert modes == {deployed: "unlimited", plain.instance_id: "unlimited"}
+        switched = ec2.modify_instance_credit_specification(
+            InstanceCreditSpecifications=[{"InstanceId": plain.instance_id, "CpuCredits": "standard"}]
+        )
+        assert switched["SuccessfulInstanceCreditSpecifications"] == [{"InstanceId": plain.instance_id}]
+        answer = ec2.describe_instance_credit_specifications(InstanceIds=[plain.instance_id])
+        assert answer["InstanceCreditSpecifications"][0]["CpuCredits"] == "standard"
     finally:
         ec2.terminate_instances(InstanceIds=[plain.instance_id])
 

@@ -159,10 +159,18 @@ def test_an_https_listener_serves_its_acm_certificate_and_a_reimported_one(stack
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "127.0.0.0/8"}]}],
     )
     balancer = stack.elb.describe_load_balancers(Names=[stack.name])["LoadBalancers"][0]["LoadBalancerArn"]
-    listener = stack.elb.create_listener(
-        LoadBalancerArn=balancer, Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": arn}],
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": stack.target_group}],
-    )["Listeners"][0]["ListenerArn"]  # fmt: skip
+
+    def listener_made() -> str | None:
+        """As on AWS, ELB finds a certificate some seconds after its import (CertificateNotFound until then)."""
+        try:
+            return stack.elb.create_listener(
+                LoadBalancerArn=balancer, Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": arn}],
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": stack.target_group}],
+            )["Listeners"][0]["ListenerArn"]  # fmt: skip
+        except stack.elb.exceptions.CertificateNotFoundException:
+            return None
+
+    listener = wait_for(listener_made, 15, "the certificate to reach Elastic Load Balancing", 0.5)
     trusting = ssl.create_default_context(cadata=body.decode())
 
     def page() -> str | None:

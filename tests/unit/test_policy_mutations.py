@@ -147,3 +147,10 @@ def test_the_target_group_module_s_untagged_creation_is_allowed_only_under_the_p
     """community.aws.elb_target_group creates untagged, then tags: the policy scopes it by name."""
     assert decide("elasticloadbalancing:CreateTargetGroup", {"Name": "aaw-demo-tg", "VpcId": "vpc-0default"}) == ""
     assert decide("elasticloadbalancing:CreateTargetGroup", {"Name": "team-tg", "VpcId": "vpc-0default"})
+
+
+@pytest.mark.parametrize("action", ["ec2:CreateLaunchTemplateVersion", "ec2:DeleteLaunchTemplateVersions"])
+def test_the_deployment_s_launch_template_changes_by_its_tags_others_are_refused(action):
+    """Checked on the template's own ARN and tags (a rolled group deletes its old versions)."""
+    assert decide(action, {"LaunchTemplateName": "demo-web"}) == ""
+    assert decide(action, {"LaunchTemplateId": "lt-0theirs"}).startswith(action)
