@@ -96,16 +96,19 @@ def test_the_local_cloud_refuses_unknown_and_unpermitted_callers(iam_cloud):
 
 
 def test_tags_given_at_creation_need_the_tagging_permission_too(iam_cloud):
-    """As on AWS (moto checks only sns:CreateTopic): sns_alarm_topic tags the topic in CreateTopic."""
+    """As on AWS (moto checks only sns:CreateTopic): sns_alarm_topic tags the topic in CreateTopic,
+    which the policy allows only with the ManagedBy tag."""
     from botocore.exceptions import ClientError
 
-    policy = policy_without("sns:TagResource")
-    assert "sns:CreateTopic" in granted(policy)
-    sns = client_as(iam_cloud, user_with(iam_cloud, policy), "sns")
+    tags = [{"Key": "Deployment", "Value": "t"}, {"Key": "ManagedBy", "Value": "ansible-aws-webserver"}]
     name = f"aaw-t{uuid.uuid4().hex[:7]}-alarms"
+    without_tagging = client_as(iam_cloud, user_with(iam_cloud, policy_without("sns:TagResource")), "sns")
     with pytest.raises(ClientError, match=r"not authorized to perform: sns:TagResource"):
-        sns.create_topic(Name=name, Tags=[{"Key": "Deployment", "Value": name}])
-    arn = sns.create_topic(Name=name)["TopicArn"]  # untagged: sns:CreateTopic alone
+        without_tagging.create_topic(Name=name, Tags=tags)
+    sns = client_as(iam_cloud, user_with(iam_cloud, POLICY), "sns")
+    with pytest.raises(ClientError, match=r"not authorized to perform: sns:CreateTopic"):
+        sns.create_topic(Name=name)  # untagged: refused
+    arn = sns.create_topic(Name=name, Tags=tags)["TopicArn"]
     assert arn.endswith(f":{name}")
     sns.delete_topic(TopicArn=arn)
 
