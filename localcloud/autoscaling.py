@@ -160,7 +160,8 @@ def template_launch_settings(data: dict[str, Any]) -> dict[str, Any]:
     """The RunInstances settings a template's data gives that moto does not take from it.
 
     A block device without VolumeSize or SnapshotId takes the AMI snapshot's size on AWS; moto
-    refuses it ("must contain the parameter size/snapshot"), so it gets the local image's size.
+    refuses it ("must contain the parameter size/snapshot"), so it gets the local image's size. The
+    primary network interface's Groups and AssociatePublicIpAddress apply, as on AWS.
     """
     settings: dict[str, Any] = {}
     mappings = copy.deepcopy(data.get("BlockDeviceMappings") or [])
@@ -174,6 +175,13 @@ def template_launch_settings(data: dict[str, Any]) -> dict[str, Any]:
         settings["metadata_options"] = {k: str(v) for k, v in options.items()}
     if str((data.get("Monitoring") or {}).get("Enabled", "")).lower() == "true":
         settings["monitoring_state"] = "enabled"
+    # The primary network interface's security groups and public address (moto reads the template's
+    # top-level SecurityGroupIds only).
+    primary = next((n for n in data.get("NetworkInterfaces") or [] if int(n.get("DeviceIndex", 0)) == 0), None)
+    if primary and primary.get("Groups"):
+        settings["security_group_ids"] = list(primary["Groups"])
+    if primary and "AssociatePublicIpAddress" in primary:
+        settings["associate_public_ip"] = str(primary["AssociatePublicIpAddress"]).lower() == "true"
     return settings
 
 

@@ -77,6 +77,20 @@ def test_template_metadata_options_and_monitoring_apply_at_launch(aws):
     assert instance["Monitoring"]["State"] == "enabled"
 
 
+def test_a_template_s_network_interface_gives_the_group_s_instances_their_groups_and_address(aws):
+    group_id = aws["ec2"].create_security_group(GroupName="web-web", Description="web")["GroupId"]
+    interface = {"DeviceIndex": 0, "AssociatePublicIpAddress": True, "DeleteOnTermination": True, "Groups": [group_id]}
+    template(aws, NetworkInterfaces=[interface])
+    aws["asg"].create_auto_scaling_group(
+        AutoScalingGroupName="web", LaunchTemplate={"LaunchTemplateName": "web-lt", "Version": "$Latest"},
+        MinSize=1, MaxSize=1, DesiredCapacity=1, VPCZoneIdentifier=aws["subnets"][0]["SubnetId"],
+    )  # fmt: skip
+    member = instances(aws)[0][0]["InstanceId"]
+    described = aws["ec2"].describe_instances(InstanceIds=[member])["Reservations"][0]["Instances"][0]
+    assert [g["GroupId"] for g in described["SecurityGroups"]] == [group_id], "moto alone: the default group"
+    assert described.get("PublicIpAddress")
+
+
 def test_delete_versions_keeps_the_default(aws):
     template(aws)
     aws["ec2"].create_launch_template_version(LaunchTemplateName="web-lt", SourceVersion="1", LaunchTemplateData={})
