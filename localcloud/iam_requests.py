@@ -131,6 +131,12 @@ class Plan:
     extra: list[tuple[str, Target, dict[str, Any], str]] = field(default_factory=list)
 
 
+def tagging_on_create(plan: Plan, action: str, target: Target, tags: dict[str, str], keys: dict | None = None) -> None:
+    """The service's tagging action AWS also checks when a call creates `target` with `tags`."""
+    made = Target(target.resource_type, target.arn, request_tags=tags)
+    plan.extra.append((action, made, keys or {}, f"the tags given to the {target.resource_type} at its creation"))
+
+
 def tag_list(tags: Any) -> dict[str, str]:
     """[{'Key': k, 'Value': v}] as {k: v}."""
     return {t["Key"]: t.get("Value", "") for t in tags or [] if isinstance(t, dict) and "Key" in t}
@@ -324,9 +330,7 @@ def _ec2(name: str, request: Request, inventory: Inventory) -> Plan:
     def new(kind: str, **ids: str) -> Target:
         target = Target(kind, arn("ec2", kind, region, account, **ids), request_tags=specs.get(kind, {}))
         if kind in specs:
-            keys = {"ec2:createaction": name}
-            tagging = Target(kind, target.arn, request_tags=specs[kind])
-            plan.extra.append(("ec2:CreateTags", tagging, keys, f"the tags {name} gives the {kind}"))
+            tagging_on_create(plan, "ec2:CreateTags", target, specs[kind], {"ec2:createaction": name})
         return target
 
     def existing(resource_id: str) -> None:
@@ -441,14 +445,7 @@ def _elbv2(name: str, request: Request, inventory: Inventory) -> Plan:
         target = Target(kind, arn("elasticloadbalancing", kind, region, account, **ids), request_tags=tags or {})
         if tags:
             keys = {"elasticloadbalancing:createaction": name}
-            plan.extra.append(
-                (
-                    "elasticloadbalancing:AddTags",
-                    Target(kind, target.arn, request_tags=tags),
-                    keys,
-                    f"the tags {name} gives the resource",
-                )
-            )
+            tagging_on_create(plan, "elasticloadbalancing:AddTags", target, tags, keys)
         return target
 
     if name == "CreateLoadBalancer":
@@ -530,14 +527,7 @@ def _acm(name: str, request: Request, inventory: Inventory) -> Plan:
         target = Target("certificate", arn("acm", "certificate", region, account), request_tags=tags or {})
         plan.targets.append(target)
         if tags:
-            plan.extra.append(
-                (
-                    "acm:AddTagsToCertificate",
-                    Target("certificate", target.arn, request_tags=tags),
-                    {},
-                    f"the tags {name} gives the certificate",
-                )
-            )
+            tagging_on_create(plan, "acm:AddTagsToCertificate", target, tags)
     elif certificate:
         target = Target("certificate", certificate, inventory.tags_by_arn("acm", region, certificate))
         if name in ("AddTagsToCertificate", "RemoveTagsFromCertificate"):
@@ -552,17 +542,10 @@ def _sns(name: str, request: Request, inventory: Inventory) -> Plan:
     tags = tag_list(params.get("Tags")) if params.get("Tags") else None
     topic = params.get("TopicArn") or params.get("ResourceArn")
     if name == "CreateTopic":
-        topic_arn = f"arn:aws:sns:{region}:{account}:{params.get('Name', '')}"
-        plan.targets.append(Target("topic", topic_arn, request_tags=tags or {}))
+        target = Target("topic", f"arn:aws:sns:{region}:{account}:{params.get('Name', '')}", request_tags=tags or {})
+        plan.targets.append(target)
         if tags:
-            plan.extra.append(
-                (
-                    "sns:TagResource",
-                    Target("topic", topic_arn, request_tags=tags),
-                    {},
-                    "the tags CreateTopic gives the topic",
-                )
-            )
+            tagging_on_create(plan, "sns:TagResource", target, tags)
     elif topic:
         target = Target("topic", topic, inventory.tags_by_arn("sns", region, topic))
         if name == "TagResource":
@@ -587,14 +570,7 @@ def _cloudwatch(name: str, request: Request, inventory: Inventory) -> Plan:
         plan.targets.append(target)
         plan.context["cloudwatch:alarmactions"] = list(params.get("AlarmActions", []) or [])
         if tags:
-            plan.extra.append(
-                (
-                    "cloudwatch:TagResource",
-                    Target("alarm", target.arn, request_tags=tags),
-                    {},
-                    f"the tags {name} gives the alarm",
-                )
-            )
+            tagging_on_create(plan, "cloudwatch:TagResource", target, tags)
     elif name in ("DeleteAlarms", "DescribeAlarmHistory", "SetAlarmState", "EnableAlarmActions", "DisableAlarmActions"):
         names = params.get("AlarmNames") or ([params["AlarmName"]] if params.get("AlarmName") else [])
         plan.targets += [alarm(n) for n in names]

@@ -225,7 +225,9 @@ def test_creation_is_checked_on_every_resource_type_the_reference_lists(cloud):
     with pytest.raises(ClientError, match=r"ec2:RunInstances on resource: arn:aws:ec2:us-east-1:\d+:instance/\*"):
         ec2.run_instances(**untagged)
     no_tagging = cloud.client("ec2", cloud.user("notag", only_instances, volumes, rest))
-    with pytest.raises(ClientError, match=r"ec2:CreateTags on resource: .*instance/\* \(the tags RunInstances gives"):
+    with pytest.raises(
+        ClientError, match=r"ec2:CreateTags on resource: .*instance/\* \(the tags given to the instance at its creation"
+    ):
         no_tagging.run_instances(**run)
 
 
