@@ -39,7 +39,10 @@ def granted(policy: dict) -> set[str]:
 
 @pytest.fixture(scope="module")
 def iam_cloud(tmp_path_factory):
-    with own_cloud(tmp_path_factory, "iamcloud", {"LOCALCLOUD_IAM": "enforce"}) as started:
+    # ELB's settle time longer than teardown's steps between the balancer and its target group take:
+    # the group's life meets CertificateNotFound and ResourceInUse, and retries through them.
+    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "8"}
+    with own_cloud(tmp_path_factory, "iamcloud", settings) as started:
         yield started
 
 
@@ -152,6 +155,9 @@ def test_the_group_policy_runs_a_group_through_its_life(iam_cloud, tmp_path):
     first = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *group))
     assert first.returncode == 0, first.output[-5000:]
     assert "HTTPS:       https://" in first.output
+    assert "FAILED - RETRYING: [localhost]: Ensure the load balancer answers HTTPS" in first.output, (
+        "CertificateNotFound"
+    )
     elbv2 = iam_cloud.client("elbv2")
     balancer = elbv2.describe_load_balancers(Names=[f"aaw-{name}-lb"])["LoadBalancers"][0]["LoadBalancerArn"]
     attributes = {
@@ -175,6 +181,7 @@ def test_the_group_policy_runs_a_group_through_its_life(iam_cloud, tmp_path):
 
     gone = playbook(iam_cloud, "teardown", tmp_path, *as_user(keys, name, "-e", "confirm=true"))
     assert gone.returncode == 0, gone.output[-5000:]
+    assert "FAILED - RETRYING: [localhost]: Ensure the target group is deleted" in gone.output, "ResourceInUse, retried"
     assert sweep(iam_cloud, name) == NOTHING
 
 
