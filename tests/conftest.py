@@ -18,6 +18,7 @@ LONGEST_FIRST = (
     "test_guided.py",
     "test_localcloud.py",
     "test_logs.py",
+    "test_credits.py",
     "test_load_balancer.py",
     "test_clean_keys.py",
     "test_interactive.py",

@@ -282,8 +282,6 @@ def test_settings_on_the_running_instance_converge_or_are_refused(cloud, deploym
     assert monitoring() == "disabled" and off.changed == 1, off.recap
     again = playbook(cloud, "deploy", deployment["state"], *named, "-e", "deployment_detailed_monitoring=false")
     assert again.returncode == 0 and again.changed == 0, again.recap
-    on = playbook(cloud, "deploy", deployment["state"], *named)
-    assert on.returncode == 0 and monitoring() == "enabled", on.output[-4000:]
 
     bigger = playbook(cloud, "deploy", deployment["state"], *named, "-e", "deployment_instance_type=t3.micro")
     assert bigger.returncode != 0

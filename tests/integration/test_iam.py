@@ -41,7 +41,7 @@ def granted(policy: dict) -> set[str]:
 def iam_cloud(tmp_path_factory):
     # ELB's settle time longer than teardown's steps between the balancer and its target group take:
     # the group's life meets CertificateNotFound and ResourceInUse, and retries through them.
-    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "8"}
+    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "5"}
     with own_cloud(tmp_path_factory, "iamcloud", settings) as started:
         yield started
 
