@@ -225,10 +225,8 @@ def _checks_of(
         target = targets[0] if targets else Target("", "*")
         made.append(Check(action, "*", {**base, **context_for(service, general_row, (), target, keys)}))
         return made
-    used: set[int] = set()
     for row in typed:
         mine = [t for t in targets if t.resource_type == row.resource_type]
-        used.update(id(t) for t in mine)
         # Types of one family (ELB's listener/app, listener/net, listener/gwy) are alternatives: the
         # reference marks each required, the request names one of them.
         family = row.resource_type.split("/", 1)[0]
