@@ -90,7 +90,7 @@ class MetricsPublisher:
         instance = body.instance
         running = instance._state.name == "running"
         now = time.monotonic()
-        cgroup = self.cloud.podman.run("inspect", body.name, "--format", "{{.State.CgroupPath}}", check=False).strip()
+        cgroup = self.cloud.cgroup_of(body.id) if running else ""
         cpu = cpu_seconds(cgroup) if running and cgroup else None
         sent_in, sent_out = body.counters.bytes_in, body.counters.bytes_out
         previous = self._last.get(body.id)
