@@ -9,6 +9,7 @@ from __future__ import annotations
 # their order, after these.
 LONGEST_FIRST = (
     "test_scaling.py",
+    "test_iam_group.py",
     "test_iam.py",
     "test_alarms.py",
     "test_aws_rules.py",

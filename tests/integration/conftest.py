@@ -232,6 +232,17 @@ def cloud(tmp_path_factory) -> LocalCloud:
     started.cli("down", check=False)
 
 
+@pytest.fixture(scope="module")
+def iam_cloud(tmp_path_factory):
+    """A cloud of the module's own that enforces IAM (LOCALCLOUD_IAM=enforce): every request signed
+    by a known IAM user and allowed by its policies, as AWS evaluates them."""
+    # ELB's settle time longer than teardown's steps between the balancer and its target group take:
+    # the group's life meets CertificateNotFound and ResourceInUse, and retries through them.
+    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "5"}
+    with own_cloud(tmp_path_factory, "iamcloud", settings) as started:
+        yield started
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     last = None

@@ -18,6 +18,9 @@ pytestmark = pytest.mark.cloud
 
 # One busy loop (one vCPU of a t3.nano's two) for at most two minutes, detached from SSH.
 BUSY = "nohup timeout 120 sh -c 'while :; do :; done' >/dev/null 2>&1 &"
+# A t3.nano's baseline is 5 % of each of its two vCPUs; one free loop fills one vCPU (50 %), less
+# on a machine whose cores the other tests share. Held is at most HELD, free at least FREE.
+HELD, FREE = 8.0, 15.0
 
 
 def datapoints(cloud: LocalCloud, instance_id: str, metric: str, since: datetime.datetime, stat: str = "Maximum"):
@@ -65,9 +68,8 @@ def test_a_busy_standard_t3_without_credits_is_held_to_its_baseline_and_an_unlim
     since = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)
     held_cpu = max(measured(cloud, held.instance_id, "CPUUtilization", since))
     free_cpu = max(measured(cloud, free.instance_id, "CPUUtilization", since))
-    # A t3.nano's baseline is 5 % of each of its two vCPUs; one loop fills one vCPU (50 %).
-    assert held_cpu <= 8.0, f"standard, no credits: held to the baseline, measured {held_cpu} %"
-    assert free_cpu >= 25.0, f"unlimited: not held, measured {free_cpu} %"
+    assert held_cpu <= HELD, f"standard, no credits: held to the baseline, measured {held_cpu} %"
+    assert free_cpu >= FREE, f"unlimited: not held, measured {free_cpu} %"
     assert min(measured(cloud, held.instance_id, "CPUCreditBalance", since)) < 0.05, "it spends what it earns"
     assert max(measured(cloud, free.instance_id, "CPUSurplusCreditBalance", since)) > 0.0, "unlimited runs on surplus"
 
@@ -76,7 +78,8 @@ def test_a_busy_standard_t3_without_credits_is_held_to_its_baseline_and_an_unlim
         InstanceCreditSpecifications=[{"InstanceId": held.instance_id, "CpuCredits": "unlimited"}]
     )
     since = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)
-    assert max(measured(cloud, held.instance_id, "CPUUtilization", since)) >= 25.0
+    freed_cpu = max(measured(cloud, held.instance_id, "CPUUtilization", since))
+    assert freed_cpu >= FREE, f"switched to unlimited: no longer held, measured {freed_cpu} %"
     for instance in (held, free):
         instance.ssh("pkill -f 'while [:]' || true")
 
