@@ -152,16 +152,28 @@ options:
     default: ""
   image_url:
     description:
-      - An http(s) URL to check with a HEAD request (nothing is downloaded), as M(ansible.builtin.uri)
-        makes it - redirects followed, its User-Agent C(ansible-httpget); empty, none.
-      - The request is not made to AWS, and its failure is reported in RV(image_url), never as the
-        module's.
+      - An http(s) URL of the image the deployment will serve, fetched whole into O(image_dest) and
+        checked before anything is created (empty, none): a raster image (JPEG, PNG, GIF, WebP or BMP,
+        known by its first bytes), whole (its format's end present), at most O(image_max_size) bytes,
+        all of it within O(image_timeout) seconds. A URL with non-ASCII characters is sent as browsers
+        send it (IDNA host, UTF-8 percent-encoded path).
+      - The fetch runs while the AWS reads do. It is not made to AWS, and its failure is reported in
+        RV(image_url), never as the module's.
+      - Runs in check mode too (nothing is created by it but the file).
     type: str
-    default: ""
-  image_url_timeout:
-    description: Seconds to wait for O(image_url)'s answer.
+  image_dest:
+    description:
+      - Where to write the image fetched from O(image_url), atomically (its directory is made when
+        missing); a failed fetch leaves an earlier file as it was. Required with O(image_url).
+    type: path
+  image_timeout:
+    description: Seconds the whole fetch of O(image_url) may take, from connecting to the last byte.
     type: int
-    default: 15
+    default: 30
+  image_max_size:
+    description: Largest image accepted from O(image_url), in bytes.
+    type: int
+    default: 10485760
   scaling:
     description:
       - Look up the group mode's resources by the names deploy gives them (resource_names of O(name))
@@ -280,12 +292,14 @@ ami:
     problem: ""
 image_url:
   description:
-    - C(url), O(image_url); C(status), the HTTP status of the answer (-1 when nothing answered);
-      C(problem), why the URL cannot be fetched (nothing answers, an HTTP error), else empty. A server
-      that answers HEAD with 405 or 501 answered, and a GET will work.
+    - C(url), O(image_url); C(problem), why it cannot be used (nothing answers, an HTTP error, empty,
+      not a raster image, too large, too slow, cut short), else empty; when it can, C(path)
+      (O(image_dest)), C(sha256), C(size) and C(content_type) of the image fetched.
   returned: when O(image_url) is given
   type: dict
-  sample: {"url": "http://devops.witdemo.net/image.jpg", "status": 200, "problem": ""}
+  sample: {"url": "http://devops.witdemo.net/image.jpg", "problem": "", "path": "/home/me/.state/images/web-image",
+           "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "size": 48213,
+           "content_type": "image/jpeg"}
 api_calls_by_operation:
   description: The AWS API calls the module made, by operation (C(DescribeAlarms), C(GetCallerIdentity)...).
   returned: always
@@ -352,7 +366,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     tag_dict,
     tagged_certificates,
 )
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_http import fetch_problem, head
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_image import ImageFetchError, fetch_to_file
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
@@ -698,10 +712,12 @@ def ami(reader, parameter):
     return {"parameter": parameter, "image_id": value["Parameter"]["Value"], "problem": ""}
 
 
-def image_url(url, timeout):
-    """Whether url answers a HEAD request, and why not."""
-    status, reason = head(url, timeout)
-    return {"url": url, "status": status, "problem": fetch_problem(status, reason)}
+def image_url(url, dest, timeout, max_size):
+    """The image at url fetched into dest and checked, or why it cannot be used."""
+    try:
+        return dict(fetch_to_file(url, dest, timeout, max_size), url=url, problem="")
+    except ImageFetchError as e:
+        return {"url": url, "problem": str(e)}
 
 
 def credit_modes(reader, found):
@@ -803,7 +819,11 @@ def lookups(module, reader, account, partition):
     if params["ami_parameter"]:
         wanted["ami"] = lambda: {"ami": ami(reader, params["ami_parameter"])}
     if params["image_url"]:
-        wanted["image_url"] = lambda: {"image_url": image_url(params["image_url"], params["image_url_timeout"])}
+        wanted["image_url"] = lambda: {
+            "image_url": image_url(
+                params["image_url"], params["image_dest"], params["image_timeout"], params["image_max_size"]
+            )
+        }
     if params["scaling"]:
         wanted["scaling"] = lambda: {"scaling": scaling(reader, params["name"], params["managed_by"])}
     return wanted
@@ -858,10 +878,14 @@ def main():
         "cpu_credits": {"type": "bool", "default": False},
         "scaling": {"type": "bool", "default": False},
         "ami_parameter": {"type": "str", "default": ""},
-        "image_url": {"type": "str", "default": ""},
-        "image_url_timeout": {"type": "int", "default": 15},
+        "image_url": {"type": "str"},
+        "image_dest": {"type": "path"},
+        "image_timeout": {"type": "int", "default": 30},
+        "image_max_size": {"type": "int", "default": 10485760},
     }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec, supports_check_mode=True, required_by={"image_url": "image_dest"}
+    )
     reader = Reader(module)
     try:
         result = read(module, reader)

@@ -11,7 +11,8 @@ DOCUMENTATION = r"""
 module: s3_image_upload
 short_description: Download an image from an HTTP(S) URL and store it as an S3 object
 description:
-  - Downloads an image from O(url) and uploads it to O(bucket) under O(key).
+  - Downloads an image from O(url) (or takes the one already fetched into O(src)) and uploads it to
+    O(bucket) under O(key).
   - The download is streamed to a temporary file on the managed host while its SHA-256 and size are
     computed. It stops as soon as it exceeds O(max_size), or before reading anything when the server
     announces a larger C(Content-Length).
@@ -58,8 +59,19 @@ options:
   url:
     description:
       - C(http) or C(https) URL of the image to download.
+      - A URL with non-ASCII characters (an IRI) is sent as browsers send it: the host in IDNA, the
+        path and query percent-encoded as UTF-8.
+      - With O(src), the image is not downloaded again; O(url) is only recorded as its source.
     required: true
     type: str
+  src:
+    description:
+      - Path of the image already fetched from O(url) and checked (on the host the module runs on), for
+        example by C(aws_webserver.core.deployment_info) before a deployment creates anything.
+      - It is checked again as a download is (a whole JPEG, PNG, GIF, WebP or BMP of at most O(max_size)
+        bytes), and those bytes are what is uploaded, so an origin whose content changes meanwhile cannot
+        swap them.
+    type: path
   timeout:
     description:
       - Seconds the whole download may take, from connecting to the last byte; also the limit for
@@ -183,19 +195,13 @@ api_calls_by_operation:
 """
 
 import contextlib
-import hashlib
-import http.client
 import os
 import tempfile
-import time
-import urllib.error
-from urllib.parse import quote, urlencode, urljoin, urlparse
+from urllib.parse import quote, urlencode
 
 with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
     from botocore.exceptions import BotoCoreError, ClientError
 
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import open_url
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -204,7 +210,15 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
 )
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ApiCallCounter, ModuleError, fail
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_http import describe_url_error
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_image import (  # noqa: F401 - incomplete, detect_image_type: the unit tests read them here
+    ImageFetchError,
+    check_scheme,
+    detect_image_type,
+    download,
+    image_of_file,
+    incomplete,
+    iri_to_uri,
+)
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import bucket_name_problem
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -216,184 +230,6 @@ SNIFF_BYTES = 32
 BMP_DIB_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)
 ABSENT_CODES = ("404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden")
 NO_BUCKET_CODES = ("404", "NoSuchBucket", "NotFound")
-
-
-class ImageUploadError(Exception):
-    """Why the image could not be downloaded (the caller adds the URL)."""
-
-
-def detect_image_type(head):
-    """Return the MIME type of an image from its leading bytes, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    # "BM" alone is too weak: also require a known DIB header size.
-    dib_size = int.from_bytes(head[14:18], "little") if len(head) >= 18 else 0
-    if head[:2] == b"BM" and dib_size in BMP_DIB_HEADER_SIZES:
-        return "image/bmp"
-    return None
-
-
-# The last bytes a complete file of each type ends with (JPEG's EOI marker, PNG's IEND chunk with
-# its CRC, GIF's trailer). Bytes some tools append after the end (NULs, line ends) are ignored.
-END_MARKERS = {
-    "image/jpeg": b"\xff\xd9",
-    "image/png": b"IEND\xaeB`\x82",
-    "image/gif": b";",
-}
-TAIL_BYTES = 64
-TRAILING_PADDING = b"\x00\r\n \t"
-
-
-def declared_size(content_type, head):
-    """The file size a WebP (RIFF) or BMP header declares, or None for types without one."""
-    if content_type == "image/webp" and len(head) >= 8:
-        return int.from_bytes(head[4:8], "little") + 8
-    if content_type == "image/bmp" and len(head) >= 6:
-        return int.from_bytes(head[2:6], "little")
-    return None
-
-
-def incomplete(content_type, head, tail, size):
-    """Why the downloaded bytes are not a whole image of content_type ('' when they are)."""
-    marker = END_MARKERS.get(content_type)
-    if marker is not None and not tail.rstrip(TRAILING_PADDING).endswith(marker):
-        return f"the {content_type} content ends without its end marker {marker.hex(' ')} after {size} bytes"
-    expected = declared_size(content_type, head)
-    if expected is not None and size < expected:
-        return f"the {content_type} header declares {expected} bytes, but only {size} arrived"
-    return ""
-
-
-def describe_bytes(head):
-    """Render leading bytes for an error message: hex and a printable form."""
-    if not head:
-        return "none (empty response)"
-    shown = head[:16]
-    return f"{shown.hex(' ')} ({shown!r})"
-
-
-def check_scheme(url):
-    scheme = urlparse(url).scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
-        return f"unsupported scheme {scheme or 'none'!r} (only http and https are allowed)"
-    return None
-
-
-def open_source(url, timeout, validate_certs):
-    """Open url, following redirects only to http(s) URLs. Returns (response, final_url)."""
-    current = url
-    for _redirect in range(MAX_REDIRECTS + 1):
-        try:
-            response = open_url(
-                current,
-                method="GET",
-                timeout=timeout,
-                validate_certs=validate_certs,
-                follow_redirects="none",
-                http_agent="ansible-s3_image_upload",
-            )
-            return response, current
-        except urllib.error.HTTPError as e:
-            location = e.headers.get("Location") if e.headers else None
-            e.close()
-            if e.code not in REDIRECT_CODES:
-                raise ImageUploadError(f"HTTP {e.code} {e.reason}") from e
-            if not location:
-                raise ImageUploadError(f"HTTP {e.code} {e.reason} without a Location header") from e
-            target = urljoin(current, location)
-            problem = check_scheme(target)
-            if problem:
-                raise ImageUploadError(f"redirected to {target}: {problem}") from e
-            current = target
-    raise ImageUploadError(f"more than {MAX_REDIRECTS} redirects")
-
-
-def download(url, dest, timeout, max_size, validate_certs):
-    """Stream url into the open binary file dest, whole or not at all.
-
-    Returns a dict with the sha256, size and (detected) content_type of the content.
-    Raises ImageUploadError with a reason (the caller adds the URL): a connection closed before the
-    announced Content-Length, content without its format's end, or a download longer than timeout.
-    """
-    response = None
-    deadline = time.monotonic() + timeout
-    try:
-        response, final_url = open_source(url, timeout, validate_certs)
-        via = "" if final_url == url else f" (redirected to {final_url})"
-        claimed = response.headers.get("Content-Type") or "none"
-        encoding = (response.headers.get("Content-Encoding") or "identity").lower()
-        length = response.headers.get("Content-Length")
-        if encoding == "identity" and length and length.strip().isdigit() and int(length) > max_size:
-            raise ImageUploadError(
-                f"image is larger than max_size {max_size} bytes{via} (Content-Length: {int(length)})"
-            )
-
-        digest = hashlib.sha256()
-        size = 0
-        head = b""
-        tail = b""
-        content_type = None
-        # read1 returns what one receive brings, so the deadline holds against a server that trickles.
-        read = getattr(response, "read1", response.read)
-        while True:
-            if time.monotonic() > deadline:
-                raise ImageUploadError(f"the download took longer than {timeout} s (timeout) after {size} bytes{via}")
-            chunk = read(CHUNK_SIZE)
-            if not chunk:
-                break
-            size += len(chunk)
-            tail = (tail + chunk)[-TAIL_BYTES:]
-            if size > max_size:
-                raise ImageUploadError(f"image is larger than max_size {max_size} bytes{via}")
-            if content_type is None and len(head) < SNIFF_BYTES:
-                head += chunk[: SNIFF_BYTES - len(head)]
-                if len(head) >= SNIFF_BYTES:
-                    content_type = detect_image_type(head)
-                    if content_type is None:
-                        break  # not an image: no need to read further
-            digest.update(chunk)
-            dest.write(chunk)
-        if content_type is None:
-            content_type = detect_image_type(head)
-        if content_type is None:
-            raise ImageUploadError(
-                f"the content is not an image{via}: the server claimed Content-Type '{claimed}', "
-                f"first bytes seen: {describe_bytes(head)}"
-            )
-        if encoding == "identity" and length and length.strip().isdigit() and size != int(length):
-            raise ImageUploadError(
-                f"the connection closed after {size} of the {int(length)} bytes announced (Content-Length){via}"
-            )
-        problem = incomplete(content_type, head, tail, size)
-        if problem:
-            raise ImageUploadError(f"the image is incomplete{via}: {problem}")
-        dest.flush()
-        return {"sha256": digest.hexdigest(), "size": size, "content_type": content_type}
-    except ImageUploadError:
-        raise
-    except TimeoutError as e:
-        raise ImageUploadError(describe_url_error(e, timeout)) from e
-    except urllib.error.URLError as e:
-        raise ImageUploadError(describe_url_error(e, timeout)) from e
-    except UrlsConnectionError as e:
-        raise ImageUploadError(str(e)) from e
-    except http.client.IncompleteRead as e:
-        raise ImageUploadError(f"the connection closed before the end of the image ({e})") from e
-    except http.client.HTTPException as e:
-        raise ImageUploadError(f"connection error ({type(e).__name__}: {e})") from e
-    except ValueError as e:
-        raise ImageUploadError(f"invalid URL ({e})") from e
-    except OSError as e:
-        raise ImageUploadError(describe_url_error(e, timeout)) from e
-    finally:
-        if response is not None:
-            response.close()
 
 
 def object_url(endpoint_url, bucket, key, region):
@@ -456,7 +292,7 @@ def upload(module, client, bucket, key, path, image, tags):
         "Key": key,
         "ContentType": image["content_type"],
         "CacheControl": "no-cache",
-        "Metadata": {"sha256": image["sha256"], "source-url": module.params["url"]},
+        "Metadata": {"sha256": image["sha256"], "source-url": iri_to_uri(module.params["url"])},
     }
     if tags:
         params["Tagging"] = urlencode(tags, quote_via=quote)
@@ -482,25 +318,37 @@ def put_tags(module, client, bucket, key, tags):
         raise ModuleError(f"Unable to set the tags of object {key} in bucket {bucket}", e) from e
 
 
+def source_image(module, url):
+    """(path, image, temporary): O(src) checked again, or O(url) downloaded into a temporary file.
+    Raises ModuleError."""
+    max_size = module.params["max_size"]
+    if module.params["src"]:
+        path = module.params["src"]
+        try:
+            return path, image_of_file(path, max_size), False
+        except ImageFetchError as e:
+            raise ModuleError(f"Unable to use the image fetched from {url}: {e}", source_url=url) from e
+    fd, path = tempfile.mkstemp(prefix="s3_image_upload-", dir=module.tmpdir)
+    try:
+        with os.fdopen(fd, "wb") as dest:
+            image = download(url, dest, module.params["timeout"], max_size, module.params["validate_certs"])
+    except ImageFetchError as e:
+        os.remove(path)
+        raise ModuleError(f"Unable to download {url}: {e}", source_url=url) from e
+    return path, image, True
+
+
 def publish(module, client, bucket, key, url, tags):
     """Downloads the image and puts it in the bucket unless the object already is that image
     with those tags; returns the module's result. Raises ModuleError."""
-    timeout = module.params["timeout"]
-    max_size = module.params["max_size"]
     if module.params["bucket_region"]:
         bucket_exists, region = True, module.params["bucket_region"]
     else:
         bucket_exists, region = bucket_region(module, client, bucket)
     region = region or module.region
 
-    fd, path = tempfile.mkstemp(prefix="s3_image_upload-", dir=module.tmpdir)
+    path, image, temporary = source_image(module, url)
     try:
-        with os.fdopen(fd, "wb") as dest:
-            try:
-                image = download(url, dest, timeout, max_size, module.params["validate_certs"])
-            except ImageUploadError as e:
-                raise ModuleError(f"Unable to download {url}: {e}", source_url=url) from e
-
         head = current_object(module, client, bucket, key) if bucket_exists else None
         old_tags = None
         if head is not None and tags is not None:
@@ -531,7 +379,7 @@ def publish(module, client, bucket, key, url, tags):
         elif changed and not content_same:
             etag = None  # check mode: the object would be replaced
     finally:
-        if os.path.exists(path):
+        if temporary and os.path.exists(path):
             os.remove(path)
 
     result = {
@@ -559,6 +407,7 @@ def main():
         "bucket_region": {"type": "str", "default": ""},
         "key": {"type": "str", "default": "image.jpg", "no_log": False},
         "url": {"type": "str", "required": True},
+        "src": {"type": "path"},
         "timeout": {"type": "int", "default": 30},
         "max_size": {"type": "int", "default": 10485760},
         "tags": {"type": "dict"},

@@ -4,6 +4,7 @@ before any AWS call; so do misspelt names."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
@@ -171,6 +172,32 @@ CASES = {
         ("deployment_image_url", "missing.jpg", "HTTP 404"),
         before_aws=False,
     ),
+    # Fetched whole and checked with the reads: refused before the key pair, group or bucket exist.
+    "image URL that answers an empty body": Case(
+        ("-e", "deployment_image_url={portal}/empty.jpg"),
+        ("deployment_image_url", "empty.jpg", "not an image", "none (empty response)", "Nothing was created"),
+        before_aws=False,
+    ),
+    "image URL that answers an SVG": Case(
+        ("-e", "deployment_image_url={portal}/vector.svg"),
+        ("deployment_image_url", "not an image", "image/svg+xml", "JPEG, PNG, GIF, WebP or BMP"),
+        before_aws=False,
+    ),
+    "image URL that answers a sign-in page": Case(
+        ("-e", "deployment_image_url={portal}/image.jpg"),
+        ("deployment_image_url", "not an image", "text/html"),
+        before_aws=False,
+    ),
+    "image URL that never ends": Case(
+        ("-e", "deployment_image_url={portal}/endless.jpg", "-e", "deployment_image_max_size=200000"),
+        ("deployment_image_url", "larger than max_size 200000 bytes", "deployment_image_max_size (200000 bytes)"),
+        before_aws=False,
+    ),
+    "image URL that trickles": Case(
+        ("-e", "deployment_image_url={portal}/trickle.jpg", "-e", "deployment_image_timeout=3"),
+        ("deployment_image_url", "took longer than 3 s", "deployment_image_timeout (3 s"),
+        before_aws=False,
+    ),
     "address lookup answering something else than an address": Case(
         ("-e", "deployment_ssh_cidr=", "-e", "__deployment_checkip_url={portal}/"),
         ("{portal}/ answered", "Sign in", "not this machine's public IPv4 address", "deployment_ssh_cidr=<your"),
@@ -256,15 +283,39 @@ CASES = {
 
 
 class _Portal(BaseHTTPRequestHandler):
-    """What a hotel network's proxy answers in place of the address lookup."""
+    """What a hotel network's proxy answers in place of the address lookup or an image; and image
+    origins gone wrong: /empty.jpg (200, no body), /vector.svg, /endless.jpg (a JPEG's first bytes,
+    then zeros without end), /trickle.jpg (one byte every half second)."""
 
-    def do_GET(self) -> None:
-        body = b"<html><body><h1>Sign in to the guest Wi-Fi</h1></body></html>\n"
+    protocol_version = "HTTP/1.0"
+
+    def answer(self, body: bytes, content_type: str) -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def stream(self, pause: float) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.end_headers()
+        self.wfile.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32)
+        while True:
+            time.sleep(pause)
+            self.wfile.write(b"\x00" * (1 if pause else 65536))
+            self.wfile.flush()
+
+    def do_GET(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            if self.path == "/empty.jpg":
+                self.answer(b"", "image/jpeg")
+            elif self.path == "/vector.svg":
+                self.answer(b'<svg xmlns="http://www.w3.org/2000/svg"><circle r="5"/></svg>', "image/svg+xml")
+            elif self.path in ("/endless.jpg", "/trickle.jpg"):
+                self.stream(0 if self.path == "/endless.jpg" else 0.5)
+            else:
+                self.answer(b"<html><body><h1>Sign in to the guest Wi-Fi</h1></body></html>\n", "text/html")
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
@@ -273,6 +324,7 @@ class _Portal(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def portal():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Portal)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

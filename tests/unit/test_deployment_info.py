@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import socket
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -397,75 +400,130 @@ def test_the_group_modes_resources_are_found_by_name_with_their_tags(run_module,
     ], "only the certificate with the deployment's tags"
 
 
+# A whole 1x1 PNG, and what origins send instead of an image.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cf"
+    "c0f01f0005000201fe8f1e2a0b0000000049454e44ae426082"
+)
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
+PAGE = b"<!DOCTYPE html><html><body>Not found, but 200 anyway</body></html>"
+
+
 @pytest.fixture
 def web_server():
-    """A loopback server: /image.jpg answers HEAD, /missing.jpg 404, /moved.jpg redirects to the image."""
+    """A loopback image origin: good images, and each kind of bad one (two of each)."""
 
     seen = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_HEAD(self):
-            seen.append(self.headers.get("User-Agent", ""))
-            if self.path == "/moved.jpg":
-                self.send_response(302)
-                self.send_header("Location", "/image.jpg")
-            else:
-                self.send_response(200 if self.path == "/image.jpg" else 404)
-                self.send_header("Content-Type", "image/jpeg")
+        protocol_version = "HTTP/1.0"
+
+        def send(self, body, content_type="image/png", length=True):
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            if length:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            self.wfile.write(body)
+
+        def endless(self, pause):
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(PNG[:16])
+            while True:
+                time.sleep(pause)
+                self.wfile.write(b"\0" * (1 if pause else 65536))
+                self.wfile.flush()
+
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("User-Agent", "")))
+            routes = {
+                "/image.png": lambda: self.send(PNG),
+                "/im%C3%A4g%C3%A9.png": lambda: self.send(PNG),  # /imägé.png, as browsers send it
+                "/empty.png": lambda: self.send(b""),
+                "/empty-no-length.png": lambda: self.send(b"", length=False),
+                "/vector.svg": lambda: self.send(SVG, "image/svg+xml"),
+                "/page.png": lambda: self.send(PAGE, "image/png"),
+                "/large.png": lambda: self.send(PNG + b"\0" * 4096),
+                "/large-no-length.png": lambda: self.send(PNG + b"\0" * 4096, length=False),
+                "/endless.png": lambda: self.endless(0),
+                "/trickle.png": lambda: self.endless(0.3),
+            }
+            if self.path == "/moved.png":
+                self.send_response(302)
+                self.send_header("Location", "/image.png")
+                self.end_headers()
+            elif self.path in routes:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    routes[self.path]()
+            else:
+                self.send_error(404)
 
         def log_message(self, *_args):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", seen
     server.shutdown()
     server.server_close()
 
 
-def test_the_newest_ami_is_read_from_its_ssm_parameter(run_module, name):
-    parameter = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, ami_parameter=parameter)
-    assert rc == 0, result
-    assert result["ami"]["parameter"] == parameter and result["ami"]["problem"] == ""
-    assert result["ami"]["image_id"].startswith("ami-")
-    assert result["api_calls_by_operation"]["GetParameter"] == 1
-
-
-def test_an_ami_parameter_that_cannot_be_read_is_reported_not_raised(run_module, name):
-    parameter = f"/aws/service/{name}/no-such-image"
-    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, ami_parameter=parameter)
-    assert rc == 0, result
-    assert result["ami"]["image_id"] == ""
-    assert "ParameterNotFound" in result["ami"]["problem"] and "GetParameter" in result["ami"]["problem"]
-
-
-def test_the_image_url_is_asked_with_a_head_request_as_uri_asks_it(run_module, name, web_server):
+def test_the_image_is_fetched_whole_and_checked_into_its_file(run_module, name, web_server, tmp_path):
     origin, seen = web_server
-    for path, status in (("/image.jpg", 200), ("/moved.jpg", 200)):
-        rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, image_url=origin + path)
+    for path in ("/image.png", "/moved.png", "/imägé.png"):
+        dest = tmp_path / "images" / name
+        rc, result = run_module(
+            "deployment_info", name=name, managed_by=MANAGED_BY, image_url=origin + path, image_dest=str(dest)
+        )
         assert rc == 0, result
-        assert result["image_url"] == {"url": origin + path, "status": status, "problem": ""}
-    assert set(seen) == {"ansible-httpget"}
+        assert result["image_url"] == {
+            "url": origin + path, "problem": "", "path": str(dest), "size": len(PNG), "content_type": "image/png",
+            "sha256": hashlib.sha256(PNG).hexdigest(),
+        }  # fmt: skip
+        assert dest.read_bytes() == PNG
+    assert "/im%C3%A4g%C3%A9.png" in [path for path, _agent in seen], "an IRI's path is sent as browsers send it"
 
 
 @pytest.mark.parametrize(
-    ("path", "status", "problem"),
-    [("/missing.jpg", 404, "the server answered HTTP 404"), (None, -1, "nothing answers there (connection refused)")],
+    ("path", "problem"),
+    [
+        ("/missing.png", "HTTP 404"),
+        (None, "connection refused"),
+        ("/empty.png", "not an image"),
+        ("/empty-no-length.png", "not an image"),
+        ("/vector.svg", "not an image"),
+        ("/page.png", "not an image"),
+        ("/large.png", "larger than max_size 2048 bytes"),
+        ("/large-no-length.png", "larger than max_size 2048 bytes"),
+        ("/endless.png", "larger than max_size 2048 bytes"),
+        ("/trickle.png", "took longer than 2 s"),
+    ],
 )
-def test_an_image_url_that_does_not_answer_is_reported_with_why(run_module, name, web_server, path, status, problem):
+def test_an_image_that_cannot_be_used_is_named_and_leaves_the_earlier_file(
+    run_module, name, web_server, tmp_path, path, problem
+):
     origin, _seen = web_server
     if path is None:  # a port nothing listens on
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
-            url = f"http://127.0.0.1:{sock.getsockname()[1]}/image.jpg"
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}/image.png"
     else:
         url = origin + path
-    rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, image_url=url, image_url_timeout=5)
+    dest = tmp_path / "images" / name
+    dest.parent.mkdir()
+    dest.write_bytes(PNG)
+    rc, result = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, image_url=url, image_dest=str(dest),
+        image_timeout=2, image_max_size=2048,
+    )  # fmt: skip
     assert rc == 0, result
-    assert result["image_url"]["status"] == status
-    assert result["image_url"]["problem"].startswith(problem)
+    assert result["image_url"]["url"] == url
+    assert problem in result["image_url"]["problem"]
+    assert dest.read_bytes() == PNG, "a failed fetch leaves the file as it was"
+    assert [p.name for p in dest.parent.iterdir()] == [name], "no partial file left"
 
 
 def test_the_bucket_versioning_is_read_only_when_asked(run_module, moto_client, name):
