@@ -9,6 +9,7 @@ localcloud origin next   serve a new image at the origin URL
 localcloud metrics       publish the instances' EC2 metrics now
 localcloud alarms        evaluate every CloudWatch alarm now, carry out its actions, show each state
 localcloud outbox        the SNS messages to e-mail and web hooks the local cloud kept, newest first
+localcloud faults        AWS's failures on purpose: throttling, 500s, expired keys, dropped SSH (faults.py)
 """
 
 from __future__ import annotations
@@ -229,15 +230,44 @@ def cmd_metrics(settings: config.Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_api(settings: config.Settings, method: str, path: str) -> dict:
+def _local_api(settings: config.Settings, method: str, path: str, body: object = None) -> dict:
     if _pid(settings) is None:
         raise LocalCloudError("the local cloud is not running: start it with 'localcloud up'.")
-    request = urllib.request.Request(f"{settings.endpoint}/localcloud-api/{path}", method=method, data=b"")
+    data = b"" if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{settings.endpoint}/localcloud-api/{path}", method=method, data=data)
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        said = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        raise LocalCloudError(f"{path}: {said}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise LocalCloudError(f"the local cloud did not answer {path}: {exc}") from exc
+
+
+def cmd_faults(settings: config.Settings, args: argparse.Namespace) -> int:
+    """Show, set, add or clear the fault rules; expire an access key; drop an instance's SSH."""
+    if args.action == "drop-ssh":
+        answer = _local_api(settings, "POST", f"instances/{args.target}/drop", {"port": 22, "count": args.count})
+        print(f"Cut {answer['cut']} SSH connection(s) of {args.target}; the next {args.count} will be dropped.")
+        return 0
+    if args.action == "expire-key":
+        rule = {"access_key": args.target, "error": "expired", "after": time.time() + args.seconds}
+        rules = _local_api(settings, "POST", "faults", rule)["rules"]
+    elif args.action in ("set", "add"):
+        try:
+            body = json.loads(args.target or "")
+        except json.JSONDecodeError as exc:
+            raise LocalCloudError(
+                f"faults {args.action}: give a JSON {'list of rules' if args.action == 'set' else 'rule'} ({exc})"
+            ) from exc
+        rules = _local_api(settings, "PUT" if args.action == "set" else "POST", "faults", body)["rules"]
+    elif args.action == "clear":
+        rules = _local_api(settings, "DELETE", "faults")["rules"]
+    else:
+        rules = _local_api(settings, "GET", "faults")["rules"]
+    print(json.dumps(rules, indent=2) if rules else "No fault rules: every request is answered by the APIs.")
+    return 0
 
 
 def cmd_alarms(settings: config.Settings, args: argparse.Namespace) -> int:
@@ -298,6 +328,20 @@ def parser() -> argparse.ArgumentParser:
     alarms = sub.add_parser("alarms", help="evaluate every alarm now and show its state")
     alarms.add_argument("--json", action="store_true")
     alarms.set_defaults(func=cmd_alarms)
+    faults = sub.add_parser(
+        "faults",
+        help="inject AWS's failures: show, set JSON, add JSON, clear, expire-key KEY, drop-ssh INSTANCE",
+        description="Rules: localcloud/faults.py. Examples: localcloud faults add "
+        '\'{"error": "throttle", "probability": 0.2}\'; localcloud faults expire-key AKIA... --seconds 30; '
+        "localcloud faults drop-ssh i-0123... --count 1",
+    )
+    faults.add_argument(
+        "action", choices=["show", "set", "add", "clear", "expire-key", "drop-ssh"], nargs="?", default="show"
+    )
+    faults.add_argument("target", nargs="?", help="the JSON (set, add), the access key or the instance id")
+    faults.add_argument("--seconds", type=float, default=0, help="expire-key: seconds from now (default 0)")
+    faults.add_argument("--count", type=int, default=1, help="drop-ssh: connections to drop after the cut (default 1)")
+    faults.set_defaults(func=cmd_faults)
     outbox = sub.add_parser("outbox", help="show the SNS messages kept for e-mail and web hooks")
     outbox.add_argument("--json", action="store_true")
     outbox.add_argument("--limit", type=int, default=20, help="how many, newest first (default 20)")

@@ -63,6 +63,8 @@ class Settings:
     metrics_interval: float = 10.0
     # Seconds between two rounds of the alarm evaluator.
     alarm_interval: float = 10.0
+    # The fault rules the cloud starts with (LOCALCLOUD_FAULTS, a JSON list; localcloud/faults.py).
+    faults: str = ""
 
     @property
     def endpoint(self) -> str:
@@ -110,6 +112,7 @@ def load() -> Settings:
         elb_settle_seconds=_seconds("LOCALCLOUD_ELB_SETTLE_SECONDS", 2.0),
         metrics_interval=_seconds("LOCALCLOUD_METRICS_INTERVAL", 10.0, low=1),
         alarm_interval=_seconds("LOCALCLOUD_ALARM_INTERVAL", 10.0, low=1),
+        faults=os.environ.get("LOCALCLOUD_FAULTS", ""),
     )
 
 

@@ -8,6 +8,7 @@ removes every container and namespace it made before it exits.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -50,6 +51,7 @@ def main() -> int:
     from .alarm_actions import ActionRunner
     from .balancer import Balancers
     from .evaluator import AlarmEvaluator
+    from .faults import FaultInjector, FaultRuleError, Faults
     from .groups import GroupKeeper
     from .localapi import LocalApi
     from .metrics import MetricsPublisher
@@ -73,9 +75,12 @@ def main() -> int:
     evaluator = AlarmEvaluator(settings, cloudwatch.TRANSITIONS, log)
     runner = ActionRunner(settings, cloudwatch.HISTORY, cloudwatch.TRANSITIONS, log)
 
-    app = LocalApi(
-        AnonymousS3Gate(DomainDispatcherApplication(create_backend_app), log), evaluator, cloudwatch.TRANSITIONS, mail
-    )
+    try:
+        faults = Faults.from_json(settings.faults, log)
+    except (ValueError, FaultRuleError) as exc:
+        raise SystemExit(f"LOCALCLOUD_FAULTS: {exc}") from None
+    aws = FaultInjector(AnonymousS3Gate(DomainDispatcherApplication(create_backend_app), log), faults)
+    app = LocalApi(aws, evaluator, cloudwatch.TRANSITIONS, mail, faults, cloud)
     api = make_server(settings.host, settings.port, app, threaded=True)
     origin = OriginServer(settings.host, settings.origin_port, Origin(settings.origin_dir), log)
     origin.start()
@@ -102,6 +107,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, _stop)
     iam_mode = "enforced" if settings.iam_enforced else "not checked"
     log(f"AWS APIs at {settings.endpoint} (IAM {iam_mode}), image origin at {settings.origin_url}, pid {os.getpid()}")
+    for rule in faults.listed():
+        log(f"fault rule: {json.dumps(rule)}")
     settings.pid_file.write_text(str(os.getpid()))
     try:
         api.serve_forever()

@@ -6,6 +6,9 @@ to the same port on the instance's private address inside its namespace, as EC2 
 public address's traffic to the instance's interface: a service that listens on the
 instance's loopback only (127.0.0.1) does not answer from outside. It counts the bytes both
 ways: those are the instance's NetworkIn and NetworkOut.
+
+A fault (localcloud faults ssh-drop): drop() cuts every connection it carries at once, and closes
+the next `count` connections as soon as they are accepted, as a network that drops does.
 """
 
 from __future__ import annotations
@@ -81,6 +84,9 @@ class Forwarder:
         self._sock.bind((public_ip, port))
         self._sock.listen(128)
         self._closed = False
+        self._live: set[socket.socket] = set()
+        self._to_drop = 0
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         threading.Thread(target=self._accept_loop, name=f"fwd-{self.public_ip}:{self.port}", daemon=True).start()
@@ -91,6 +97,17 @@ class Forwarder:
             self._sock.shutdown(socket.SHUT_RDWR)
         self._sock.close()
 
+    def drop(self, count: int) -> int:
+        """Cut the live connections now and refuse the next `count`; how many were cut."""
+        with self._lock:
+            live, self._live = list(self._live), set()
+            self._to_drop = count
+        for connection in live:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self.log(f"fault: {self.public_ip}:{self.port} dropped {len(live)} connection(s), drops the next {count}")
+        return len(live)
+
     def _accept_loop(self) -> None:
         while not self._closed:
             try:
@@ -100,6 +117,12 @@ class Forwarder:
             threading.Thread(target=self._serve, args=(client, client_ip), daemon=True).start()
 
     def _serve(self, client: socket.socket, client_ip: str) -> None:
+        with self._lock:
+            dropping, self._to_drop = self._to_drop > 0, max(0, self._to_drop - 1)
+        if dropping:
+            self.log(f"fault: {self.public_ip}:{self.port} dropped a connection from {client_ip}")
+            client.close()
+            return
         if not ingress_allowed(self.get_groups(), client_ip, self.port):
             self.log(f"refused {client_ip} -> {self.public_ip}:{self.port}: no security group rule allows it")
             client.close()
@@ -113,7 +136,9 @@ class Forwarder:
             self.log(f"{self.public_ip}:{self.port}: nothing answers inside the instance ({exc})")
             client.close()
             return
-        done = threading.Barrier(2, action=lambda: (client.close(), upstream.close()))
+        with self._lock:
+            self._live.add(client)
+        done = threading.Barrier(2, action=lambda: (self._live.discard(client), client.close(), upstream.close()))
         threading.Thread(target=self._pump, args=(client, upstream, True, done), daemon=True).start()
         self._pump(upstream, client, False, done)
 

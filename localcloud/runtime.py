@@ -229,6 +229,14 @@ class Cloud:
             return ""
         return self.podman.run("inspect", body.name, "--format", "{{.State.CgroupPath}}", check=False).strip()
 
+    def drop_connections(self, instance_id: str, port: int, count: int) -> int:
+        """A fault: cut the connections to an instance's public port, and drop the next `count`."""
+        body = self.bodies.get(instance_id)
+        forwarder = next((f for f in body.forwarders if f.port == port), None) if body else None
+        if forwarder is None:
+            raise LocalCloudError(f"{instance_id} has no public address with port {port} open")
+        return forwarder.drop(count)
+
     def console_output(self, instance_id: str) -> str:
         body = self.bodies.get(instance_id)
         if body is None or not body.container_started:
