@@ -17,15 +17,23 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from localcloud.config import LABEL, namespace_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
+# As the playbooks' modules retry (module_defaults' aws_config): the tests' own calls get through a
+# cloud that injects faults too.
+RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 10})
+# AWS on a bad day: 20 % of the calls throttled, 5 % answering 500 (the second rule is asked only
+# when the first did not fire: 0.0625 of the other 80 %).
+FLAKY_AWS = json.dumps([{"error": "throttle", "probability": 0.2}, {"error": "internal", "probability": 0.0625}])
 LOCALCLOUD = [sys.executable, "-m", "localcloud"]
 
 
@@ -60,7 +68,15 @@ class LocalCloud:
             region_name=self.env["AWS_DEFAULT_REGION"],
             aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            config=RETRIES,
         )
+
+    def faults(self, method: str = "GET", body: object = None) -> list[dict]:
+        """The cloud's fault rules (localcloud/faults.py), each with how often it fired; or set them."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.endpoint}/localcloud-api/faults", data=data, method=method)
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())["rules"]
 
 
 def cloud_env(home: Path, public_ips: str, settings: dict[str, str] | None = None) -> dict[str, str]:
@@ -234,11 +250,12 @@ def cloud(tmp_path_factory) -> LocalCloud:
 
 @pytest.fixture(scope="module")
 def iam_cloud(tmp_path_factory):
-    """A cloud of the module's own that enforces IAM (LOCALCLOUD_IAM=enforce): every request signed
-    by a known IAM user and allowed by its policies, as AWS evaluates them."""
+    """A cloud of the module's own as strict and as flaky as AWS: it enforces IAM (every request signed
+    by a known IAM user and allowed by its policies, as AWS evaluates them), and throttles 20 % of the
+    calls and answers 5 % with a 500 (FLAKY_AWS): the runs must converge through both."""
     # ELB's settle time longer than teardown's steps between the balancer and its target group take:
     # the group's life meets CertificateNotFound and ResourceInUse, and retries through them.
-    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "5"}
+    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "5", "LOCALCLOUD_FAULTS": FLAKY_AWS}
     with own_cloud(tmp_path_factory, "iamcloud", settings) as started:
         yield started
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from conftest import ROOT, LocalCloud
+from conftest import RETRIES, ROOT, LocalCloud
 
 POLICY = json.loads((ROOT / "policy/iam-policy.json").read_text())
 # The group mode's permissions (deployment_capacity), attached next to POLICY.
@@ -47,6 +47,7 @@ def client_as(cloud: LocalCloud, keys: dict[str, str], service: str):
         region_name="us-east-1",
         aws_access_key_id=keys["deployment_access_key"],
         aws_secret_access_key=keys["deployment_secret_key"],
+        config=RETRIES,
     )
 
 
@@ -62,3 +63,8 @@ def policy_without(action: str) -> dict:
 
 def as_user(keys: dict[str, str], name: str, *args: str) -> list[str]:
     return ["-e", json.dumps({**keys, "deployment_name": name}), *args]
+
+
+def injected(cloud: LocalCloud) -> dict[str, int]:
+    """How many calls the cloud's fault rules answered with an error so far, by error."""
+    return {str(rule["error"]): rule["injected"] for rule in cloud.faults()}

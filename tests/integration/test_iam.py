@@ -3,7 +3,8 @@
 A user with exactly the shipped policy runs deploy (with every option), a rerun, monitor with the
 dashboard, and teardown; a policy without one needed permission stops the run naming it; a
 customer-managed default EBS key needs policy/iam-policy-kms.json. The cloud evaluates actions,
-resource ARNs and condition keys as AWS does (localcloud/iam.py says what it cannot know).
+resource ARNs and condition keys as AWS does (localcloud/iam.py says what it cannot know), and
+throttles and fails calls as AWS does on a bad day: every run converges through it.
 The group mode's policy is proven in test_iam_group.py.
 """
 
@@ -15,7 +16,7 @@ import uuid
 import pytest
 
 from conftest import ROOT
-from iam_users import GROUP_POLICY, POLICY, as_user, client_as, granted, policy_without, user_with
+from iam_users import GROUP_POLICY, POLICY, as_user, client_as, granted, injected, policy_without, user_with
 from playbooks import playbook
 from sweep import NOTHING, resources, sweep
 
@@ -54,6 +55,8 @@ def test_tags_given_at_creation_need_the_tagging_permission_too(iam_cloud):
 
 
 def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path):
+    """Through a fifth of the calls throttled and one in twenty answering 500 (conftest's iam_cloud)."""
+    before = injected(iam_cloud)
     keys = user_with(iam_cloud, POLICY)
     name = f"i{uuid.uuid4().hex[:7]}"
     every_option = [
@@ -81,6 +84,8 @@ def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path)
     assert gone.returncode == 0, gone.output[-5000:]
     assert f"Deployment {name} is gone" in gone.output
     assert resources(iam_cloud, name) == {k: [] for k in ("instances", "groups", "keys", "buckets", "alarms")}
+    after = injected(iam_cloud)
+    assert after["throttle"] - before["throttle"] > 20 and after["internal"] - before["internal"] > 3, after
 
 
 def test_a_missing_permission_stops_the_run_and_is_named(iam_cloud, tmp_path):

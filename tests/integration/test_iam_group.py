@@ -1,5 +1,6 @@
 """The group mode's policy (policy/iam-policy-group.json, next to policy/iam-policy.json) on a local
-cloud that enforces IAM: a group's whole life, and a fence around every other team's resources."""
+cloud that enforces IAM and throttles and fails calls as AWS does on a bad day (conftest's
+iam_cloud): a group's whole life converges through both; a fence around every other team's resources."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import uuid
 
 import pytest
 
-from iam_users import GROUP_POLICY, POLICY, as_user, client_as, user_with
+from iam_users import GROUP_POLICY, POLICY, as_user, client_as, injected, user_with
 from playbooks import playbook
 from sweep import NOTHING, sweep
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.cloud
 def test_the_group_policy_runs_a_group_through_its_life(iam_cloud, tmp_path):
     """Capacity 2 with HTTPS: deploy, a rerun that changes nothing, a change that rolls the group
     (a new launch template version and an instance refresh), monitor with the dashboard, teardown."""
+    before = injected(iam_cloud)
     keys = user_with(iam_cloud, POLICY, GROUP_POLICY)
     name = f"g{uuid.uuid4().hex[:7]}"
     group = ["-e", "deployment_capacity=2"]
@@ -53,6 +55,8 @@ def test_the_group_policy_runs_a_group_through_its_life(iam_cloud, tmp_path):
     assert gone.returncode == 0, gone.output[-5000:]
     assert "FAILED - RETRYING: [localhost]: Ensure the target group is deleted" in gone.output, "ResourceInUse, retried"
     assert sweep(iam_cloud, name) == NOTHING
+    after = injected(iam_cloud)
+    assert after["throttle"] - before["throttle"] > 40 and after["internal"] - before["internal"] > 5, after
 
 
 def refused(call, *args, **kwargs) -> str:

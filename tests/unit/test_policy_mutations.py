@@ -4,7 +4,8 @@ Each creating call is built as the modules send it (botocore's parameters) and a
 local cloud's evaluator (iam_requests, iam_policy) under exactly policy/iam-policy.json and
 policy/iam-policy-group.json: allowed as made, refused with its tags removed. Each dependent
 action removed from the policies refuses the call that needs it. The lifecycle tests in
-tests/integration/test_iam.py and test_iam_group.py run the same calls for real; this shows which statement each rests on.
+tests/integration/test_iam.py and test_iam_group.py run the same calls for real; this shows which
+statement each rests on.
 """
 
 from __future__ import annotations
