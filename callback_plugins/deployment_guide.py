@@ -17,6 +17,10 @@ description:
     check mode, never the extra variables (they may hold credentials).
   - When a task of any playbook fails because AWS refused the credentials a permission (C(not authorized
     to perform) in the error), it names the permission at the end and points to the project's IAM policy.
+  - When a task fails because the credentials expired (C(ExpiredToken) and its kin), it says so at the end,
+    with how to renew them and that the same command then goes on from what exists.
+  - When a host cannot be reached by SSH (after C(ansible.cfg)'s one retry), it names the host, the task that
+    was connecting and what to check, in place of a bare UNREACHABLE.
   - Makes every Ctrl-C count. ansible-core loses one that lands while it starts a worker process (its
     KeyboardInterrupt is raised inside a fork handler, where Python ignores exceptions) and the run goes on,
     while a second Ctrl-C then kills it without a word. This plugin notes each Ctrl-C and, when the run is
@@ -55,6 +59,8 @@ RESOURCES = {
 # How AWS (and the local cloud) names a refused permission: "... not authorized to perform: s3:PutObject ...".
 REFUSED = re.compile(r"not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)")
 POLICY = "policy/iam-policy.json"
+# How AWS says temporary credentials (SSO, assumed roles, session tokens) ran out.
+EXPIRED = re.compile(r"ExpiredToken|RequestExpired|security token included in the request is expired")
 
 
 def _resource(action: str) -> str | None:
@@ -80,6 +86,8 @@ class CallbackModule(CallbackBase):
         self._failing = False  # the last result was a failure (a rescue's explanation follows its cause)
         self._started: dict[str, str] = {}
         self._refused: list[str] = []
+        self._expired = ""  # the task during which AWS said the credentials expired
+        self._unreachable: dict[str, tuple[str, str]] = {}  # host: (task, what ssh said)
         self._interrupt_pending = False  # a Ctrl-C arrived; cleared when it is known to have stopped the run
 
     # Where the run is.
@@ -135,11 +143,15 @@ class CallbackModule(CallbackBase):
             for permission in REFUSED.findall(str(result._result.get("msg", ""))):
                 if permission not in self._refused:
                     self._refused.append(permission)
+            if not self._expired and EXPIRED.search(str(result._result.get("msg", ""))):
+                self._expired = result._task.get_name().strip()
 
     def v2_runner_on_unreachable(self, result):
         if not self._failing:
             self._failed_task = result._task.get_name().strip()
         self._failing = True
+        said = " ".join(str(result._result.get("msg", "")).split())
+        self._unreachable.setdefault(result._host.get_name(), (result._task.get_name().strip(), said))
 
     def v2_playbook_on_handler_task_start(self, task):
         self.v2_playbook_on_task_start(task, False)
@@ -189,6 +201,23 @@ class CallbackModule(CallbackBase):
                 f"\nAWS refused these credentials the permission {' and '.join(self._refused)}. {POLICY} is the "
                 "IAM policy the project needs for deploy, monitor and teardown: attach it to the user or role "
                 "(README, Deploying to AWS), or add the permission to the policy you use.",
+                color=C.COLOR_WARN,
+                stderr=True,
+            )
+        if failed and self._expired:
+            self._display.display(
+                f"\nAWS said the credentials expired during \"{self._expired}\". Renew them ('aws sso login' for an "
+                "SSO profile, new temporary credentials from your identity provider or 'aws sts get-session-token', "
+                "or 'aws configure' for access keys), then run the same command again: it goes on from what exists.",
+                color=C.COLOR_WARN,
+                stderr=True,
+            )
+        for host, (task, said) in self._unreachable.items():
+            self._display.display(
+                f'\n{host} could not be reached by SSH during "{task}", after one retry ({said[:300]}). '
+                "Check that the instance still runs (playbooks/monitor.yml, or the EC2 console), that its security "
+                "group lets this machine's address in on port 22 (deployment_ssh_cidr), and this machine's network; "
+                "then run the same command again: it goes on from what exists.",
                 color=C.COLOR_WARN,
                 stderr=True,
             )
