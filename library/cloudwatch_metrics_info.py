@@ -105,6 +105,7 @@ options:
     description:
       - Length of the report window in minutes, ending now.
       - The start is rounded down to a multiple of O(period).
+      - At most 655200 (455 days), the oldest data CloudWatch keeps; a longer window is refused before any call.
     type: int
     default: 60
   period:
@@ -112,6 +113,9 @@ options:
       - Length in seconds of the period each datapoint aggregates.
       - Must be a positive multiple of 60. EC2 basic monitoring publishes every 300 seconds, so a
         shorter period only helps for instances with detailed monitoring.
+      - Raised, with a notice in RV(window.notice), to what CloudWatch keeps for the start of the window
+        (one-minute data for 15 days, five-minute for 63, hourly for 455) and to what keeps one
+        C(GetMetricData) call within its 100,800 datapoints.
     type: int
     default: 300
   statistics:
@@ -325,6 +329,11 @@ window:
       returned: always
       type: int
       sample: 60
+    notice:
+      description: Why the period is longer than O(period) asked, else empty.
+      returned: always
+      type: str
+      sample: "period 300 s, not 60 s: CloudWatch keeps 5-minute data for that long (30 days back)"
     daily_start:
       description: Start of the longer window used for the daily S3 storage metrics, midnight UTC.
       returned: when S3 storage metrics are read
@@ -456,6 +465,33 @@ def check_metric_names(option, namespace, names, known):
         f"{option}: unknown {namespace} metric {plural('name', unknown)} {', '.join(hints)}; names are"
         f" case-sensitive and must be among: {', '.join(sorted(known))}. Use custom_metrics for other metrics."
     )
+
+
+# What CloudWatch keeps (its metric retention): the period of the data still there, by age in days.
+RETENTION = ((15, 60), (63, 300), (455, 3600))
+MAX_DATAPOINTS_PER_CALL = 100_800
+
+
+def fitted_period(window_minutes, period, queries):
+    """(period, notice): the period asked for, or the shortest longer one CloudWatch still keeps for
+    a window reaching window_minutes back and that keeps `queries` queries in one call within its
+    datapoint limit; the notice says why. Raises ModuleError when CloudWatch keeps nothing that old."""
+    days = window_minutes / 1440
+    kept = next((seconds for limit, seconds in RETENTION if days <= limit), None)
+    if kept is None:
+        raise ModuleError(
+            f"window_minutes={window_minutes} reaches {days:.0f} days back, and CloudWatch keeps metrics for 455 days "
+            f"(hourly): give at most {RETENTION[-1][0] * 1440} minutes"
+        )
+    points = -(-max(queries, 1) * window_minutes * 60 // MAX_DATAPOINTS_PER_CALL)
+    fitted = max(period, kept, -(-points // 60) * 60)
+    if fitted == period:
+        return period, ""
+    if fitted == kept and kept > period:
+        why = f"CloudWatch keeps {kept // 60}-minute data for that long ({days:.0f} days back)"
+    else:
+        why = f"{queries} series over {window_minutes} minutes stay within {MAX_DATAPOINTS_PER_CALL} datapoints a call"
+    return fitted, f"period {fitted} s, not {period} s: {why}"
 
 
 def validate_params(params):
@@ -692,6 +728,9 @@ def read_metrics(params, clients, region, module, now=None):
     """The datapoints and what explains them; clients("ec2") gives a service's client (Clients)."""
     validate_params(params)
     series = build_series(params)
+    # Before any call: a window CloudWatch keeps nothing of is refused at once.
+    queries = min(len([s for s in series if not s["daily"]]), MAX_QUERIES_PER_CALL)
+    period, notice = fitted_period(params["window_minutes"], params["period"], queries)
 
     instances = {}
     if params["validate_resources"]:
@@ -701,7 +740,7 @@ def read_metrics(params, clients, region, module, now=None):
             check_buckets(clients("s3"), unique(params["bucket_names"]), region, module)
 
     now = now or datetime.datetime.now(datetime.UTC)
-    window = compute_window(now, params["window_minutes"], params["period"], any(s["daily"] for s in series))
+    window = compute_window(now, params["window_minutes"], period, any(s["daily"] for s in series))
     results, messages = fetch_all(clients("cloudwatch"), series, window)
     for message in unique(m for m in messages if m):
         module.warn(f"CloudWatch: {message}")
@@ -732,6 +771,7 @@ def read_metrics(params, clients, region, module, now=None):
         "end": iso(window["end"]),
         "period": window["period"],
         "minutes": window["minutes"],
+        "notice": notice,
     }
     if "daily_start" in window:
         report_window["daily_start"] = iso(window["daily_start"])

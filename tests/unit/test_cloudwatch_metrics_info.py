@@ -481,6 +481,34 @@ def test_custom_page_views_with_sum(run, aws):
     assert result["api_calls_by_operation"] == {"GetMetricData": 1}
 
 
+@pytest.mark.parametrize(
+    ("minutes", "period", "queries", "fitted", "why"),
+    [
+        (60, 60, 12, 60, ""),
+        (15 * 1440, 60, 2, 60, ""),
+        (15 * 1440, 60, 12, 180, "12 series over 21600 minutes stay within 100800 datapoints a call"),
+        (16 * 1440, 60, 12, 300, "CloudWatch keeps 5-minute data for that long (16 days back)"),
+        (100_000, 300, 12, 3600, "CloudWatch keeps 60-minute data for that long (69 days back)"),
+        (10 * 1440, 60, 12, 120, "12 series over 14400 minutes stay within 100800 datapoints a call"),
+        (455 * 1440, 3600, 500, 195000, "500 series"),
+    ],
+)
+def test_the_period_fits_what_cloudwatch_keeps_and_one_call_holds(minutes, period, queries, fitted, why):
+    got, notice = cloudwatch_metrics_info.fitted_period(minutes, period, queries)
+    assert got == fitted and got % 60 == 0
+    assert queries * minutes * 60 / got <= cloudwatch_metrics_info.MAX_DATAPOINTS_PER_CALL
+    assert (why in notice) if why else notice == ""
+
+
+def test_a_window_longer_than_cloudwatch_keeps_is_refused_before_any_call(run):
+    started = datetime.datetime.now(datetime.UTC)
+    rc, result = run(instance_ids=["i-0123456789abcdef0"], window_minutes=456 * 1440, validate_resources=False)
+    assert rc != 0
+    assert "window_minutes=656640 reaches 456 days back" in result["msg"] and "at most 655200 minutes" in result["msg"]
+    assert result.get("api_calls_by_operation", {}) == {}
+    assert datetime.datetime.now(datetime.UTC) - started < datetime.timedelta(seconds=30)
+
+
 @pytest.mark.parametrize("period", [90, 0, -60, 30])
 def test_bad_period_fails(run, period):
     rc, result = run(instance_ids=["i-0123456789abcdef0"], period=period, validate_resources=False)
