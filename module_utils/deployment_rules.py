@@ -336,9 +336,35 @@ RELATED = frozenset({"deployment_idle_minutes", "deployment_high_cpu_minutes", "
 OPTIONAL = frozenset({"deployment_key_name", "deployment_ssh_cidr", "deployment_bucket_name"})
 
 
+def _profile_problems(values: dict) -> list[str]:
+    """A named profile that does not exist, or given with access keys that would be used instead."""
+    profile = values.get("deployment_profile")
+    if not profile:
+        return []
+    if values.get("deployment_access_key"):
+        return [
+            f"deployment_profile={shown(profile)} is given with deployment_access_key (set with -e, or by the "
+            "inventory: inventory/local sets the local cloud's keys): AWS takes its credentials from one place only. "
+            "On the local cloud leave it out; on AWS (-i inventory/aws) drop deployment_access_key "
+            "and deployment_secret_key to use the profile."
+        ]
+    try:
+        import botocore.session  # pylint: disable=import-outside-toplevel - only when a profile is named
+    except ImportError:
+        return []
+    known = botocore.session.Session().available_profiles
+    if profile in known:
+        return []
+    return [
+        f"deployment_profile={shown(profile)} is not a profile of ~/.aws/config or ~/.aws/credentials (they have "
+        f"{', '.join(sorted(known)) or 'none'}). Give one of them, make it with 'aws configure --profile "
+        f"{profile}' (or 'aws configure sso'), or leave deployment_profile empty for the default credentials."
+    ]
+
+
 def _relations(values: dict) -> list[str]:
     """Rules between settings."""
-    problems = []
+    problems = _profile_problems(values)
     key, prefix = values.get("deployment_image_key"), values.get("deployment_public_prefix")
     if isinstance(key, str) and isinstance(prefix, str) and prefix and not (key.startswith(prefix) and key != prefix):
         problems.append(

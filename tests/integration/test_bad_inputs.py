@@ -267,6 +267,15 @@ CASES = {
         env={**NO_CREDENTIALS, "AWS_ENDPOINT_URL": "http://127.0.0.1:{closed}", "AWS_URL": "http://127.0.0.1:{closed}"},
         unset=CREDENTIAL_VARIABLES,
     ),
+    "profile given where the inventory sets access keys": Case(
+        ("-e", "deployment_profile=nosuch"),
+        ('deployment_profile="nosuch" is given with deployment_access_key', "inventory/local", "leave it out"),
+    ),
+    "profile named that does not exist": Case(
+        ("-e", "deployment_profile=nosuch", "-e", "deployment_access_key=", "-e", "deployment_secret_key="),
+        ("deployment_profile=\"nosuch\" is not a profile of ~/.aws/config", "aws configure --profile nosuch"),
+        env={"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"},
+    ),
     "profile that does not exist": Case(
         (
             "-e", "deployment_endpoint_url=http://127.0.0.1:{closed}",
