@@ -153,8 +153,8 @@ options:
   image_url:
     description:
       - An http(s) URL of the image the deployment will serve, fetched whole into O(image_dest) and
-        checked before anything is created (empty, none): a raster image (JPEG, PNG, GIF, WebP or BMP,
-        known by its first bytes), whole (its format's end present), at most O(image_max_size) bytes,
+        checked before anything is created (empty, none). It must be a raster image (JPEG, PNG, GIF, WebP or
+        BMP, known by its first bytes), whole (its format's end present), at most O(image_max_size) bytes,
         all of it within O(image_timeout) seconds. A URL with non-ASCII characters is sent as browsers
         send it (IDNA host, UTF-8 percent-encoded path).
       - The fetch runs while the AWS reads do. It is not made to AWS, and its failure is reported in

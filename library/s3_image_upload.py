@@ -59,7 +59,7 @@ options:
   url:
     description:
       - C(http) or C(https) URL of the image to download.
-      - A URL with non-ASCII characters (an IRI) is sent as browsers send it: the host in IDNA, the
+      - A URL with non-ASCII characters (an IRI) is sent as browsers send it, the host in IDNA and the
         path and query percent-encoded as UTF-8.
       - With O(src), the image is not downloaded again; O(url) is only recorded as its source.
     required: true

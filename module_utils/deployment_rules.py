@@ -324,6 +324,8 @@ RULES = {
     "deployment_image_timeout": _range_problem(1, 3600, "seconds"),
     "deployment_boot_timeout": _range_problem(10, 3600, "seconds"),
     "deployment_teardown_timeout": _range_problem(0, 3600, "seconds"),
+    "deployment_lock_wait": _range_problem(0, 3600, "seconds"),
+    "deployment_teardown_lock_wait": _range_problem(0, 3600, "seconds"),
     "deployment_capacity": _range_problem(0, GROUP_LIMIT, "instances (0: one instance without a load balancer)"),
     "deployment_capacity_min": _range_problem(0, GROUP_LIMIT, "instances (0: the same as deployment_capacity)"),
     "deployment_capacity_max": _range_problem(0, GROUP_LIMIT, "instances (0: twice deployment_capacity)"),

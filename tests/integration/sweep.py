@@ -25,6 +25,7 @@ NOTHING = {
         "containers",
         "namespaces",
         "scaling",
+        "lock",
     )
 }
 
@@ -114,7 +115,7 @@ def tagged_buckets(cloud: LocalCloud, name: str) -> list[str]:
 def sweep(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
     """resources() plus everything else that could stay behind: buckets tagged for the deployment
     whatever their name, the instances' tagged volumes, the alarm topic and dashboard, and the
-    containers and network namespaces of any instance the deployment ever had. All lists are
+    containers and network namespaces of any instance the deployment ever had, its lock. All lists are
     empty once the deployment is gone."""
     found = resources(cloud, name)
     found["buckets"] = sorted(set(found["buckets"]) | set(tagged_buckets(cloud, name)))
@@ -131,6 +132,8 @@ def sweep(cloud: LocalCloud, name: str) -> dict[str, list[str]]:
         if d["DashboardName"] in (name, f"aaw-{name}") or d["DashboardName"].startswith(named(name))
     ]
     found["scaling"] = scaling(cloud, name)
+    lock = cloud.client("ssm").get_parameters(Names=[f"/aaw/{name}/lock"])["Parameters"]
+    found["lock"] = [parameter["Name"] for parameter in lock]
     ids = instance_ids(cloud, name)
     found["containers"] = [c for i in ids for c in containers(cloud, i)]
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout

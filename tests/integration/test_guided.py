@@ -6,11 +6,9 @@ from __future__ import annotations
 import os
 import re
 import signal
-import threading
 import time
 import urllib.request
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import uuid
 
 import pytest
 from guided import NOTHING, create_key_pair, finish, new_name, resources, run_playbook, spawn_deploy, terminate
@@ -181,23 +179,17 @@ def test_ctrl_c_at_a_question_says_nothing_was_created(cloud, tmp_path):
     assert resources(cloud, name) == NOTHING
 
 
-@pytest.fixture
-def not_an_image(tmp_path):
-    """A local web server whose 'image' is an HTML page: it answers, but the upload refuses it."""
-    (tmp_path / "www").mkdir()
-    (tmp_path / "www" / "picture.jpg").write_text("<html><body>not a picture</body></html>")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "www")))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/picture.jpg"
-    server.shutdown()
-
-
-def test_a_failure_after_resources_exist_ends_with_the_teardown_command(cloud, tmp_path, not_an_image):
+def test_a_failure_after_resources_exist_ends_with_the_teardown_command(cloud, tmp_path):
+    """S3 refuses the image's upload (a fault of the local cloud, for this run's access key only)."""
     name = new_name("f")
+    key = f"AKIA{uuid.uuid4().hex[:16].upper()}"
+    refused = {"code": "AccessDenied", "status": 403, "message": "Access Denied"}
+    cloud.faults("POST", {"access_key": key, "service": "s3", "operation": "PutObject", "error": refused, "count": 1})
     try:
         run = run_playbook(
-            cloud, tmp_path / "state", "-e", f"deployment_name={name}", "-e", f"deployment_image_url={not_an_image}"
-        )
+            cloud, tmp_path / "state", "-e", f"deployment_name={name}",
+            "-e", f"deployment_access_key={key}", "-e", "deployment_secret_key=localcloud",
+        )  # fmt: skip
         assert run.returncode != 0
         text = flat(run.output)
         assert 'The run stopped after the task "deployment : Ensure the bucket holds the current image' in text

@@ -201,6 +201,12 @@ def test_aws_errors_say_what_to_do(msg, endpoint, advice):
     assert advice in checks.deployment_aws_advice({"msg": msg}, endpoint, "eu-west-1")
 
 
+def test_a_first_call_that_fails_says_where_what_and_what_to_do():
+    said = checks.deployment_aws_unusable({"msg": "Unable to locate credentials"}, "http://127.0.0.1:1", "eu-west-1")
+    assert said.startswith("Could not use AWS in eu-west-1 at http://127.0.0.1:1: Unable to locate credentials. ")
+    assert "No AWS credentials were found" in said
+
+
 def test_offering_problems_name_the_way_out():
     ok = {"exists": True, "offered": True, "architectures": ["x86_64"]}
     assert checks.deployment_offering_problem(ok, "x86_64", "us-east-1") == ""
@@ -289,6 +295,7 @@ def test_the_filters_are_registered_once_each():
         "deployment_topic_is_current",
         "deployment_allows_port",
         "deployment_aws_advice",
+        "deployment_aws_unusable",
         "deployment_launch_advice",
         "deployment_offering_problem",
         "deployment_fetch_problem",

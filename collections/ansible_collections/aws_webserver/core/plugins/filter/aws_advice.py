@@ -6,6 +6,8 @@
 
 - ``failed_result | deployment_aws_advice(endpoint_url, region)``: credentials, endpoint,
   permissions, region.
+- ``failed_result | deployment_aws_unusable(endpoint_url, region)``: "Could not use AWS in <region>
+  (at <endpoint>): <the error>. <the advice>", for a run's first AWS calls.
 - ``failed_result | deployment_launch_advice(instance_type, region)``: RunInstances errors (quotas,
   capacity, free tier, instance type not offered).
 - ``offering | deployment_offering_problem(architecture, region)``: why an instance type cannot be
@@ -107,6 +109,13 @@ def deployment_aws_advice(result, endpoint_url: str = "", region: str = "") -> s
     return "Check the credentials, the region and the settings named in the error, then run again."
 
 
+def deployment_aws_unusable(result, endpoint_url: str = "", region: str = "") -> str:
+    """The message of a run whose first AWS call failed: where, the error, and what to do."""
+    where = f"{region} at {endpoint_url}" if endpoint_url else region
+    said = str(result.get("msg", "") if isinstance(result, dict) else result) or "unknown error"
+    return f"Could not use AWS in {where}: {said}. {deployment_aws_advice(result, endpoint_url, region)}"
+
+
 def deployment_launch_advice(result, instance_type: str, region: str) -> str:
     """One message for a failed RunInstances: what failed, why, and which setting to change."""
     code, msg = _error(result)
@@ -181,6 +190,7 @@ class FilterModule:
     def filters(self):
         return {
             "deployment_aws_advice": deployment_aws_advice,
+            "deployment_aws_unusable": deployment_aws_unusable,
             "deployment_launch_advice": deployment_launch_advice,
             "deployment_offering_problem": deployment_offering_problem,
             "deployment_fetch_problem": deployment_fetch_problem,
