@@ -150,6 +150,8 @@ class CallbackModule(CallbackBase):
         if not self._failing:
             self._failed_task = result._task.get_name().strip()
         self._failing = True
+        if getattr(result._task, "ignore_unreachable", False):
+            return  # the role waits for SSH itself and says why when it gives up
         said = " ".join(str(result._result.get("msg", "")).split())
         self._unreachable.setdefault(result._host.get_name(), (result._task.get_name().strip(), said))
 
@@ -212,7 +214,7 @@ class CallbackModule(CallbackBase):
                 color=C.COLOR_WARN,
                 stderr=True,
             )
-        for host, (task, said) in self._unreachable.items():
+        for host, (task, said) in self._unreachable.items() if failed else ():
             self._display.display(
                 f'\n{host} could not be reached by SSH during "{task}", after one retry ({said[:300]}). '
                 "Check that the instance still runs (playbooks/monitor.yml, or the EC2 console), that its security "

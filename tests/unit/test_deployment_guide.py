@@ -83,3 +83,29 @@ def test_the_guide_names_the_deployment_the_role_recorded_in_the_run_s_stats(sta
     out = capsys.readouterr().out
     assert "These resources of deployment 'chosen' may exist now (and cost money on AWS): the S3 bucket." in out
     assert "playbooks/teardown.yml -e deployment_name=chosen -e deployment_region=eu-west-1" in out
+
+
+def test_an_unreachable_host_is_named_with_the_task_and_what_to_check_when_the_run_fails(start, capsys):
+    callback = start()
+    callback._display = SimpleNamespace(display=lambda text, **_kwargs: print(text))
+    host = SimpleNamespace(get_name=lambda: "demo-web")
+    ignored = SimpleNamespace(get_name=lambda: "Wait for cloud-init", action="raw", ignore_unreachable=True)
+    callback.v2_runner_on_unreachable(SimpleNamespace(_task=ignored, _host=host, _result={"msg": "reset"}))
+    assert callback._unreachable == {}, "a task that waits for SSH itself says why when it gives up"
+    page = SimpleNamespace(get_name=lambda: "webserver : Template the home page", action="template")
+    said = "Failed to connect to the host via ssh: Connection closed by 127.42.0.7 port 22"
+    callback.v2_runner_on_unreachable(SimpleNamespace(_task=page, _host=host, _result={"msg": said}))
+    callback.v2_playbook_on_stats(SimpleNamespace(processed={"demo-web": 1}, failures={}, dark={"demo-web": 1}))
+    out = " ".join(capsys.readouterr().out.split())
+    assert 'demo-web could not be reached by SSH during "webserver : Template the home page", after one retry' in out
+    assert "Connection closed by 127.42.0.7 port 22" in out and "deployment_ssh_cidr" in out
+
+
+def test_expired_credentials_are_named_with_how_to_renew_them(start, capsys):
+    callback = start()
+    callback._display = SimpleNamespace(display=lambda text, **_kwargs: print(text))
+    said = "An error occurred (ExpiredToken) when calling the RunInstances operation: The security token ... expired"
+    callback.v2_runner_on_failed(SimpleNamespace(_task=task("Launch the instance"), _result={"msg": said}))
+    callback.v2_playbook_on_stats(SimpleNamespace(processed={"localhost": 1}, failures={"localhost": 1}, dark={}))
+    out = " ".join(capsys.readouterr().out.split())
+    assert "AWS said the credentials expired during \"Launch the instance\". Renew them ('aws sso login'" in out
