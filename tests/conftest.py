@@ -20,6 +20,7 @@ LONGEST_FIRST = (
     "test_localcloud.py",
     "test_logs.py",
     "test_credits.py",
+    "test_faults.py",
     "test_load_balancer.py",
     "test_clean_keys.py",
     "test_interactive.py",
