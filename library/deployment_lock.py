@@ -271,6 +271,9 @@ def take(module, lock):
     deadline = time.monotonic() + params["wait"]
     begun = time.monotonic()
     taken_over = {}
+    # Made at the first try when nobody holds it (one call); read only when it exists.
+    if not module.check_mode and lock.create(record):
+        return {"changed": True, "run_id": run_id, "holder": {}, "waited": 0.0}
     while True:
         holder = lock.read()
         if holder is not None and holder.get("run_id") == run_id:
