@@ -127,6 +127,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
 POLL_SECONDS = 5
 PROC = "/proc"
@@ -182,8 +183,12 @@ def now():
     return datetime.datetime.now(datetime.timezone.utc)  # noqa: UP017 - runs on Python 3.9 too
 
 
-def iso(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def parsed(text):
+    """A time the lock's record holds (deployment_time.iso's form), or None when it is not one."""
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)  # noqa: UP017
+    except (TypeError, ValueError):
+        return None
 
 
 class Lock:
@@ -230,22 +235,14 @@ class Lock:
 
 
 def lapsed(holder):
-    try:
-        expires = datetime.datetime.strptime(holder.get("expires", ""), "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        return True  # a record nobody can read holds nothing
-    return now() >= expires.replace(tzinfo=datetime.timezone.utc)  # noqa: UP017
+    expires = parsed(holder.get("expires"))
+    return expires is None or now() >= expires  # a record nobody can read holds nothing
 
 
 def described(holder, parameter, region):
     started = holder.get("started", "?")
-    try:
-        since = now() - datetime.datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(
-            tzinfo=datetime.timezone.utc  # noqa: UP017
-        )
-        age = f", {int(since.total_seconds())} s ago"
-    except ValueError:
-        age = ""
+    since = parsed(started)
+    age = f", {int((now() - since).total_seconds())} s ago" if since else ""
     return (
         f"{holder.get('playbook') or 'a run'} by {holder.get('user', '?')}@{holder.get('host', '?')}"
         f"{' (pid ' + str(holder['pid']) + ')' if holder.get('pid') else ''}, started "

@@ -221,13 +221,6 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_imag
 )
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import bucket_name_problem
 
-ALLOWED_SCHEMES = ("http", "https")
-MAX_REDIRECTS = 10
-REDIRECT_CODES = (301, 302, 303, 307, 308)
-CHUNK_SIZE = 64 * 1024
-# Enough leading bytes for every signature below (BMP needs 18).
-SNIFF_BYTES = 32
-BMP_DIB_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)
 ABSENT_CODES = ("404", "NoSuchKey", "NotFound", "403", "AccessDenied", "Forbidden")
 NO_BUCKET_CODES = ("404", "NoSuchBucket", "NotFound")
 

@@ -36,6 +36,7 @@ ALLOWED_SCHEMES = ("http", "https")
 MAX_REDIRECTS = 10
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 CHUNK_SIZE = 64 * 1024
+# Enough leading bytes for every signature below (BMP needs 18).
 SNIFF_BYTES = 32
 BMP_DIB_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)
 USER_AGENT = "ansible-s3_image_upload"
