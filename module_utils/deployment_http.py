@@ -6,19 +6,15 @@
 
 - ``describe_url_error(error, timeout)``: a short reason for a failed request (refused, timed out,
   name not resolved...), as the modules' messages print it.
-- ``head(url, timeout)``: a HEAD request, as ansible.builtin.uri makes it (redirects followed when
-  safe, its User-Agent): ``(status, reason)``, status -1 when nothing answered. It never raises and
-  never ends the module run, so it can run in a thread.
 - ``fetch_problem(status, reason)``: why a URL did not answer a HEAD request ('' when it did), for
-  the deploy's messages (deployment_info's image URL check, the deployment_fetch_problem filter).
+  the interactive mode's image URL question (the deployment_fetch_problem filter). Deploy fetches
+  and checks the image itself (deployment_image.py).
 """
 
 from __future__ import annotations
 
-import http.client
 import re
 import socket
-import urllib.error
 
 # ansible.builtin.uri's User-Agent: the monitoring's page-view count leaves the deployment's own
 # requests out by it (access_log_info's ignore_user_agents).
@@ -40,32 +36,6 @@ def describe_url_error(error, timeout):
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror
     return str(reason) or type(reason).__name__
-
-
-def head(url, timeout, validate_certs=True):
-    """(status, reason) of a HEAD request to url; status -1 and why, when nothing answered."""
-    # Imported here: the filters import this file for fetch_problem, in every task's worker, and
-    # ansible.module_utils.urls costs each import about 0.07 s.
-    from ansible.module_utils.urls import open_url
-
-    try:
-        response = open_url(
-            url,
-            method="HEAD",
-            timeout=timeout,
-            validate_certs=validate_certs,
-            follow_redirects="safe",
-            http_agent=USER_AGENT,
-        )
-        with response:
-            return response.status, ""
-    except urllib.error.HTTPError as error:
-        error.close()
-        return error.code, f"HTTP {error.code} {error.reason}"
-    except (urllib.error.URLError, OSError) as error:
-        return -1, describe_url_error(error, timeout)
-    except (http.client.HTTPException, ValueError) as error:
-        return -1, f"{type(error).__name__}: {error}"
 
 
 def fetch_problem(status, reason=""):
