@@ -253,9 +253,10 @@ def iam_cloud(tmp_path_factory):
     """A cloud of the module's own as strict and as flaky as AWS: it enforces IAM (every request signed
     by a known IAM user and allowed by its policies, as AWS evaluates them), and throttles 20 % of the
     calls and answers 5 % with a 500 (FLAKY_AWS): the runs must converge through both."""
-    # ELB's settle time longer than teardown's steps between the balancer and its target group take:
-    # the group's life meets CertificateNotFound and ResourceInUse, and retries through them.
-    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "5", "LOCALCLOUD_FAULTS": FLAKY_AWS}
+    # ELB's settle time longer than the steps from a certificate's import to its listener, and from a
+    # listener's deletion to its target group's, take even when throttled calls back off between
+    # them: the group's life meets CertificateNotFound and ResourceInUse, and retries through both.
+    settings = {"LOCALCLOUD_IAM": "enforce", "LOCALCLOUD_ELB_SETTLE_SECONDS": "10", "LOCALCLOUD_FAULTS": FLAKY_AWS}
     with own_cloud(tmp_path_factory, "iamcloud", settings) as started:
         yield started
 
