@@ -432,18 +432,15 @@ def test_only_a_real_cloud_init_failure_stops_the_run(cloud, booted, code, passe
         assert "The instance's first boot failed: 'cloud-init status' exited 1" in run.output
 
 
-def test_without_https_port_443_is_closed_and_the_summary_says_so(cloud, tmp_path):
-    name = new_name()
-    try:
-        run = playbook(cloud, "deploy", tmp_path, "-e", f"deployment_name={name}", "-e", "deployment_https=false")
-        assert run.returncode == 0, run.output[-4000:]
-        assert "HTTPS:       off (deployment_https=false)" in run.output
-        by_name = [{"Name": "group-name", "Values": [f"{name}-web"]}]
-        group = cloud.client("ec2").describe_security_groups(Filters=by_name)
-        ports = sorted(p["FromPort"] for p in group["SecurityGroups"][0]["IpPermissions"])
-        assert ports == [22, 80]
-        address = run.output.split("Web page:    http://", 1)[1].split("/", 1)[0]
-        with pytest.raises(OSError):
-            ssl.get_server_certificate((address, 443), timeout=5)
-    finally:
-        terminate(cloud, name)
+def test_turning_https_off_closes_port_443_and_the_summary_says_so(cloud, booted):
+    """The module's last use of its deployment (which serves HTTPS until now): a rerun with HTTPS off."""
+    name = booted["name"]
+    run = playbook(cloud, "deploy", booted["state"], "-e", f"deployment_name={name}", "-e", "deployment_https=false")
+    assert run.returncode == 0, run.output[-4000:]
+    assert "HTTPS:       off (deployment_https=false)" in run.output
+    by_name = [{"Name": "group-name", "Values": [f"{name}-web"]}]
+    group = cloud.client("ec2").describe_security_groups(Filters=by_name)
+    ports = sorted(p["FromPort"] for p in group["SecurityGroups"][0]["IpPermissions"])
+    assert ports == [22, 80]
+    with pytest.raises(OSError):
+        ssl.get_server_certificate((booted["instance"]["PublicIpAddress"], 443), timeout=5)

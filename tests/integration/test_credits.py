@@ -1,18 +1,17 @@
 """CPU credits on the local cloud, as the EC2 User Guide describes burstable instances: a T3 in
 standard mode launches with no credits and, busy, is held to its baseline through its container's
 CPU quota; an unlimited one is not. Deploy boots its instance unlimited and leaves it in the mode
-the settings ask for once the page answers, so the project's boot is never held."""
+the settings ask for once the page answers, so the project's boot is never held: test_iam.py's
+single-mode life deploys so."""
 
 from __future__ import annotations
 
 import datetime
-import uuid
 
 import pytest
 
 from conftest import LocalCloud, wait_for
 from instances import launch
-from playbooks import playbook
 
 pytestmark = pytest.mark.cloud
 
@@ -82,24 +81,3 @@ def test_a_busy_standard_t3_without_credits_is_held_to_its_baseline_and_an_unlim
     assert freed_cpu >= FREE, f"switched to unlimited: no longer held, measured {freed_cpu} %"
     for instance in (held, free):
         instance.ssh("pkill -f 'while [:]' || true")
-
-
-def test_deploy_boots_unlimited_and_leaves_the_chosen_mode(cloud, tmp_path):
-    name = f"c{uuid.uuid4().hex[:7]}"
-    run = playbook(cloud, "deploy", tmp_path, "-e", f"deployment_name={name}", "-e", "deployment_cpu_credits=standard")
-    try:
-        assert run.returncode == 0, run.output[-4000:]
-        switched = run.task("deployment : Switch the instance's CPU credits")
-        assert "changed: [localhost]" in switched, "the instance left the unlimited mode it booted in"
-        ec2 = cloud.client("ec2")
-        instance = ec2.describe_instances(Filters=[{"Name": "tag:Deployment", "Values": [name]}])["Reservations"][0]
-        instance_id = instance["Instances"][0]["InstanceId"]
-        specification = ec2.describe_instance_credit_specifications(InstanceIds=[instance_id])
-        assert specification["InstanceCreditSpecifications"][0]["CpuCredits"] == "standard"
-        assert "CPU credits: standard (the boot ran unlimited)" in run.output
-        rerun = playbook(
-            cloud, "deploy", tmp_path, "-e", f"deployment_name={name}", "-e", "deployment_cpu_credits=standard"
-        )
-        assert rerun.returncode == 0 and rerun.changed == 0, rerun.recap
-    finally:
-        playbook(cloud, "teardown", tmp_path, "-e", f"deployment_name={name}", "-e", "confirm=true")

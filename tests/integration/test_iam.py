@@ -1,10 +1,11 @@
 """The shipped IAM policy (policy/iam-policy.json) is enough, on a local cloud that enforces IAM.
 
-A user with exactly the shipped policy runs deploy (with every option), a rerun, monitor with the
-dashboard, and teardown; a policy without one needed permission stops the run naming it; a
-customer-managed default EBS key needs policy/iam-policy-kms.json. The cloud evaluates actions,
-resource ARNs and condition keys as AWS does (localcloud/iam.py says what it cannot know), and
-throttles and fails calls as AWS does on a bad day: every run converges through it.
+A user with exactly the shipped policy runs deploy (with every option, CPU credits standard after an
+unlimited boot among them), a rerun, monitor with the dashboard, and teardown; a policy without one
+needed permission stops the run naming it; a customer-managed default EBS key needs
+policy/iam-policy-kms.json. The cloud evaluates actions, resource ARNs and condition keys as AWS
+does (localcloud/iam.py says what it cannot know), and throttles and fails calls as AWS does on a
+bad day: every run converges through it.
 The group mode's policy is proven in test_iam_group.py.
 """
 
@@ -62,10 +63,19 @@ def test_the_shipped_policy_deploys_monitors_and_tears_down(iam_cloud, tmp_path)
     every_option = [
         "-e", "deployment_alarm_email=ops@example.com",
         "-e", '{"deployment_high_cpu_actions": ["notify", "reboot"]}',
+        # AWS's default mode for a T3 is unlimited: the instance boots so, then leaves it.
+        "-e", "deployment_cpu_credits=standard",
     ]  # fmt: skip
     first = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *every_option))
     assert first.returncode == 0, first.output[-5000:]
     assert "HTTPS:       https://" in first.output
+    switched = first.task("deployment : Switch the instance's CPU credits")
+    assert "changed: [localhost]" in switched, "the instance left the unlimited mode it booted in"
+    assert "CPU credits: standard (the boot ran unlimited)" in first.output
+    ec2 = iam_cloud.client("ec2")
+    instance_id = resources(iam_cloud, name)["instances"][0]
+    modes = ec2.describe_instance_credit_specifications(InstanceIds=[instance_id])["InstanceCreditSpecifications"]
+    assert modes[0]["CpuCredits"] == "standard"
 
     rerun = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *every_option))
     assert rerun.returncode == 0, rerun.output[-5000:]

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.cloud
 
 
 def test_the_group_policy_runs_a_group_through_its_life(iam_cloud, tmp_path):
-    """Capacity 2 with HTTPS: deploy, a rerun that changes nothing, a change that rolls the group
-    (a new launch template version and an instance refresh), monitor with the dashboard, teardown."""
+    """Capacity 2 with HTTPS: deploy, a change that rolls the group (a new launch template version and
+    an instance refresh), monitor with the dashboard, teardown. (A rerun that changes nothing reads what
+    the first deploy read: test_iam.py proves it through the faults, test_scaling.py in this mode.)"""
     before = injected(iam_cloud)
     keys = user_with(iam_cloud, POLICY, GROUP_POLICY)
     name = f"g{uuid.uuid4().hex[:7]}"
@@ -36,10 +37,6 @@ def test_the_group_policy_runs_a_group_through_its_life(iam_cloud, tmp_path):
         a["Key"]: a["Value"] for a in elbv2.describe_load_balancer_attributes(LoadBalancerArn=balancer)["Attributes"]
     }
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
-
-    rerun = playbook(iam_cloud, "deploy", tmp_path, *as_user(keys, name, *group))
-    assert rerun.returncode == 0, rerun.output[-5000:]
-    assert rerun.changed == 0, rerun.output[-5000:]
 
     rolled = playbook(
         iam_cloud, "deploy", tmp_path, *as_user(keys, name, *group, "-e", '{"deployment_tags": {"Team": "web"}}')
