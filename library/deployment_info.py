@@ -23,8 +23,10 @@ description:
   - Each part is read only when its option asks for it. Things that do not exist are reported
     empty, not as errors; a refusal of a permission or any other AWS error fails the module with
     AWS's message (except the account's Block Public Access, which reports that it is unreadable).
-  - The module only reads. It runs the same way in check mode and never reports a change. The
-    amazon.aws modules still make every change; this one tells the playbook whether one is needed.
+  - The module only reads, but for the deployment's lock that O(lock) takes first, so that what it reads
+    stays true while the run changes it (one run at a time, from any machine). The amazon.aws modules
+    make every change; this one tells the playbook whether one is needed, and reports no change.
+  - In check mode it reads the same way; the lock is then only read (a holder is warned of).
 author:
   - Project team
 options:
@@ -174,6 +176,35 @@ options:
     description: Largest image accepted from O(image_url), in bytes.
     type: int
     default: 10485760
+  lock:
+    description:
+      - Take the deployment's lock before anything is read, as M(aws_webserver.core.deployment_lock) with
+        O(aws_webserver.core.deployment_lock#module:state=present) does (the SSM parameter C(/aaw/<name>/lock)),
+        or fail naming the run that holds it (RV(holder), RV(parameter)). RV(lock) says which
+        run holds it now; M(aws_webserver.core.deployment_lock) releases it at the end of the run.
+      - Left out, no lock is taken (monitor.yml only reads).
+    type: dict
+    suboptions:
+      playbook:
+        description: What the run is, for the message another run gets (for example C(deploy.yml)).
+        type: str
+        default: ""
+      wait:
+        description: Seconds to wait for another run's lock before failing; 0 fails at once.
+        type: int
+        default: 0
+      lease:
+        description: Seconds after which a lock counts as abandoned and may be taken over.
+        type: int
+        default: 3600
+      force:
+        description: Take the lock whoever holds it.
+        type: bool
+        default: false
+      advice:
+        description: Text added to the failure message when another run holds the lock (how to force it).
+        type: str
+        default: ""
   scaling:
     description:
       - Look up the group mode's resources by the names deploy gives them (resource_names of O(name))
@@ -207,6 +238,27 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+lock:
+  description:
+    - With O(lock), the lock this run holds now (C(run_id), C(parameter)), who held it before when this run
+      took it over from another (C(holder)) and the seconds it waited (C(waited)); else empty.
+    - C(run_id) is empty in check mode when another run holds the lock.
+  returned: always
+  type: dict
+  sample: {"run_id": "5f0c2a4e8d7b4c1e9a3f6b2d1c0e9f8a", "parameter": "/aaw/web/lock", "holder": {}, "waited": 0.0}
+holder:
+  description:
+    - Who holds the lock (C(run_id), C(playbook), C(user), C(host), C(pid), C(started), C(expires)), in the
+      failed result when O(lock) finds another run holding the deployment.
+  returned: when another run holds the lock (the module fails)
+  type: dict
+  sample: {"run_id": "5f0c...", "playbook": "deploy.yml", "user": "alice", "host": "laptop",
+           "started": "2026-12-07T07:00:00Z", "expires": "2026-12-07T08:00:00Z"}
+parameter:
+  description: The SSM parameter that is the lock, in the same failed result as RV(holder).
+  returned: when another run holds the lock (the module fails)
+  type: str
+  sample: /aaw/web/lock
 account:
   description: The account the credentials belong to.
   returned: always
@@ -367,6 +419,7 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     tagged_certificates,
 )
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_image import ImageFetchError, fetch_to_file
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_lock import Lock, take
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
@@ -829,10 +882,23 @@ def lookups(module, reader, account, partition):
     return wanted
 
 
+def take_lock(module, reader):
+    """The deployment's lock, taken before any read (O(lock)), or {} when not asked for."""
+    wanted = module.params["lock"]
+    if wanted is None:
+        return {}
+    lock = Lock(reader.client("ssm"), module.params["name"])
+    taken = take(module, lock, module.params["name"], **wanted)
+    return {"run_id": taken["run_id"], "parameter": lock.parameter, "holder": taken["holder"],
+            "waited": taken.get("waited", 0.0)}  # fmt: skip
+
+
 def read(module, reader):
-    """What the parameters ask for, read from AWS."""
+    """What the parameters ask for, read from AWS (under the deployment's lock, with O(lock))."""
+    lock = take_lock(module, reader)
     caller = reader.call("sts", "get_caller_identity", "ask STS who the credentials belong to")
     result = {
+        "lock": lock,
         "changed": False,
         "account": caller["Account"],
         "arn": caller["Arn"],
@@ -877,6 +943,16 @@ def main():
         "ebs_default_key": {"type": "bool", "default": False},
         "cpu_credits": {"type": "bool", "default": False},
         "scaling": {"type": "bool", "default": False},
+        "lock": {
+            "type": "dict",
+            "options": {
+                "playbook": {"type": "str", "default": ""},
+                "wait": {"type": "int", "default": 0},
+                "lease": {"type": "int", "default": 3600},
+                "force": {"type": "bool", "default": False},
+                "advice": {"type": "str", "default": ""},
+            },
+        },
         "ami_parameter": {"type": "str", "default": ""},
         "image_url": {"type": "str"},
         "image_dest": {"type": "path"},

@@ -21,7 +21,7 @@ from conftest import free_port
 pytestmark = pytest.mark.cloud
 
 # The first AWS call of a run; a bad input caught before it never touched AWS.
-FIRST_AWS_CALL = "Take the deployment's lock (the first AWS call"
+FIRST_AWS_CALL = "TASK [deployment : Take the deployment's lock, then read"
 
 # No credentials anywhere: no variables, no files, and never the instance metadata service.
 NO_CREDENTIALS = {

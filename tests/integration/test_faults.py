@@ -113,7 +113,7 @@ def test_one_deploy_at_a_time_and_a_teardown_during_a_deploy_leaves_nothing(clou
         said = " ".join(second.output.split())
         assert f"Deployment {name} is being changed by another run: deploy.yml by" in said, said[-3000:]
         assert "deployment_lock_break=true" in said
-        assert "Read the account, the default VPC" not in second.output, "stopped before its first read"
+        assert "TASK [deployment : Stop when the region has no default VPC" not in second.output, "stopped at the lock"
         assert "Could not use AWS" not in said
 
         # Teardown started now waits for the deploy, then removes what it made.

@@ -360,7 +360,7 @@ def test_a_misspelt_switch_or_setting_deletes_nothing_even_when_confirmed(cloud,
     assert run.returncode != 0
     flat = " ".join(run.output.split())
     assert says in flat and "Nothing was created or changed." in flat, run.output[-3000:]
-    assert "Read the account" not in run.output  # stopped before any AWS call
+    assert "Take the deployment's lock" not in run.output  # stopped before any AWS call
     assert sweep(cloud, a.name) == before
     assert a.key_file.exists()
 

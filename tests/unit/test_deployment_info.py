@@ -542,3 +542,41 @@ def test_the_bucket_versioning_is_read_only_when_asked(run_module, moto_client, 
         assert result["bucket"]["versioning"] == status, bucket
     rc, result = run_module("deployment_info", name=name, managed_by=MANAGED_BY, bucket=never)
     assert "versioning" not in result["bucket"] and "GetBucketVersioning" not in result["api_calls_by_operation"]
+
+
+def lock_holder(moto_client, name: str) -> dict | None:
+    ssm = moto_client("ssm")
+    try:
+        return json.loads(ssm.get_parameter(Name=f"/aaw/{name}/lock")["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        return None
+
+
+def test_the_lock_is_taken_before_the_reads_and_a_held_one_stops_the_run_naming_its_holder(
+    run_module, moto_client, name
+):
+    """deploy.yml and teardown.yml take the deployment's lock in their first read (deployment_lock's
+    code, tested in test_deployment_lock.py); deployment_lock releases it."""
+    rc, first = run_module("deployment_info", name=name, managed_by=MANAGED_BY, lock={"playbook": "deploy.yml"})
+    assert rc == 0 and first["changed"] is False, first
+    assert first["lock"]["parameter"] == f"/aaw/{name}/lock" and first["lock"]["holder"] == {}
+    assert lock_holder(moto_client, name)["run_id"] == first["lock"]["run_id"]
+    assert lock_holder(moto_client, name)["playbook"] == "deploy.yml"
+    assert first["api_calls_by_operation"]["PutParameter"] == 1 and first["account"] == ACCOUNT
+
+    rc, second = run_module(
+        "deployment_info", name=name, managed_by=MANAGED_BY, lock={"playbook": "teardown.yml", "advice": "Force it."}
+    )
+    assert rc != 0
+    assert second["msg"].startswith(f"Deployment {name} is being changed by another run: deploy.yml by ")
+    assert second["msg"].endswith("Force it.") and second["holder"]["run_id"] == first["lock"]["run_id"]
+    assert "account" not in second, "nothing is read without the lock"
+
+    rc, looked = run_module("deployment_info", check_mode=True, name=name, managed_by=MANAGED_BY, lock={})
+    assert rc == 0 and looked["lock"]["run_id"] == "" and looked["lock"]["holder"]["playbook"] == "deploy.yml"
+    assert "Another run holds the deployment" in json.dumps(looked.get("warnings", [])), sorted(looked)
+    rc, unlocked = run_module("deployment_info", name=name, managed_by=MANAGED_BY)
+    assert rc == 0 and unlocked["lock"] == {} and "PutParameter" not in unlocked["api_calls_by_operation"]
+
+    rc, released = run_module("deployment_lock", name=name, state="absent", run_id=first["lock"]["run_id"])
+    assert rc == 0 and released["changed"] is True and lock_holder(moto_client, name) is None
