@@ -17,7 +17,7 @@ LOAD_SECONDS ?= 300
 TEST_WORKERS ?= 2
 PYTEST      := $(BIN)/pytest -q --durations=25 $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder) $(PYTEST_ARGS)
 
-.PHONY: help setup system-packages venv image lint unit integration molecule test demo load bench up down clean clean-keys
+.PHONY: help setup system-packages venv lock image lint unit integration molecule test demo load bench up down clean clean-keys
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,11 +33,21 @@ system-packages: ## Install podman, runc, debootstrap, chromium, tmux with apt-g
 
 venv: $(STAMP) ## Create .venv with the pinned Python requirements.
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements/dev.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $@
+
+# The locks: every package the pins in requirements/*.in pull in, with hashes (pip-tools in a venv of
+# its own, so that it is not one of the project's packages).
+LOCK_VENV := .state/pip-tools
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile -q --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links --annotation-style line
+lock: ## Lock requirements/runtime.txt and dev.txt (with hashes) from the pins in requirements/*.in.
+	@test -x $(LOCK_VENV)/bin/pip-compile || { python3 -m venv $(LOCK_VENV) && \
+	  $(LOCK_VENV)/bin/pip install -q --disable-pip-version-check pip-tools==7.6.2; }
+	cd requirements && ../$(PIP_COMPILE) -o runtime.txt runtime.in && ../$(PIP_COMPILE) -o dev.txt dev.in
 
 image: venv ## Build the local cloud's instance image (reused when it exists).
 	$(BIN)/localcloud image build

