@@ -419,7 +419,12 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws 
     tagged_certificates,
 )
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_image import ImageFetchError, fetch_to_file
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_lock import Lock, take
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_lock import (
+    TAKE_OPTIONS,
+    Lock,
+    options_problem,
+    take,
+)
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_rules import resource_names
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time import iso
 
@@ -887,6 +892,9 @@ def take_lock(module, reader):
     wanted = module.params["lock"]
     if wanted is None:
         return {}
+    problem = options_problem(wanted["wait"], wanted["lease"])
+    if problem:
+        raise ModuleError(f"lock: {problem}")
     lock = Lock(reader.client("ssm"), module.params["name"])
     taken = take(module, lock, module.params["name"], **wanted)
     return {"run_id": taken["run_id"], "parameter": lock.parameter, "holder": taken["holder"],
@@ -943,16 +951,7 @@ def main():
         "ebs_default_key": {"type": "bool", "default": False},
         "cpu_credits": {"type": "bool", "default": False},
         "scaling": {"type": "bool", "default": False},
-        "lock": {
-            "type": "dict",
-            "options": {
-                "playbook": {"type": "str", "default": ""},
-                "wait": {"type": "int", "default": 0},
-                "lease": {"type": "int", "default": 3600},
-                "force": {"type": "bool", "default": False},
-                "advice": {"type": "str", "default": ""},
-            },
-        },
+        "lock": {"type": "dict", "options": TAKE_OPTIONS},
         "ami_parameter": {"type": "str", "default": ""},
         "image_url": {"type": "str"},
         "image_dest": {"type": "path"},

@@ -116,7 +116,13 @@ waited:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_aws import ModuleError, fail
-from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_lock import Lock, release, take
+from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_lock import (
+    TAKE_OPTIONS,
+    Lock,
+    options_problem,
+    release,
+    take,
+)
 
 
 def main():
@@ -124,20 +130,15 @@ def main():
         "name": {"type": "str", "required": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "run_id": {"type": "str", "default": ""},
-        "playbook": {"type": "str", "default": ""},
-        "wait": {"type": "int", "default": 0},
-        "lease": {"type": "int", "default": 3600},
-        "force": {"type": "bool", "default": False},
-        "advice": {"type": "str", "default": ""},
+        **TAKE_OPTIONS,
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if params["state"] == "absent" and not params["run_id"] and not params["force"]:
         module.fail_json(msg="state=absent releases the lock of run_id (or any, with force=true): give one of them")
-    if params["wait"] < 0 or params["lease"] < 60:
-        module.fail_json(
-            msg=f"wait must be 0 or more, lease 60 or more seconds (got {params['wait']}, {params['lease']})"
-        )
+    problem = options_problem(params["wait"], params["lease"])
+    if problem:
+        module.fail_json(msg=problem)
     lock = Lock(module.client("ssm", retry_decorator=AWSRetry.jittered_backoff()), params["name"])
     try:
         if params["state"] == "present":

@@ -27,6 +27,21 @@ from ansible_collections.aws_webserver.core.plugins.module_utils.deployment_time
 
 POLL_SECONDS = 5
 PROC = "/proc"
+# The options that take the lock: deployment_lock's own, and deployment_info's lock option.
+TAKE_OPTIONS = {
+    "playbook": {"type": "str", "default": ""},
+    "wait": {"type": "int", "default": 0},
+    "lease": {"type": "int", "default": 3600},
+    "force": {"type": "bool", "default": False},
+    "advice": {"type": "str", "default": ""},
+}
+
+
+def options_problem(wait, lease):
+    """Why `wait` and `lease` (TAKE_OPTIONS) cannot be used, or an empty string."""
+    if wait < 0 or lease < 60:
+        return f"wait must be 0 or more, lease 60 or more seconds (got {wait}, {lease})"
+    return ""
 
 
 def _stat(pid):

@@ -575,6 +575,8 @@ def test_the_lock_is_taken_before_the_reads_and_a_held_one_stops_the_run_naming_
     rc, looked = run_module("deployment_info", check_mode=True, name=name, managed_by=MANAGED_BY, lock={})
     assert rc == 0 and looked["lock"]["run_id"] == "" and looked["lock"]["holder"]["playbook"] == "deploy.yml"
     assert "Another run holds the deployment" in json.dumps(looked.get("warnings", [])), sorted(looked)
+    rc, bad = run_module("deployment_info", name=name, managed_by=MANAGED_BY, lock={"lease": 10})
+    assert rc != 0 and bad["msg"] == "lock: wait must be 0 or more, lease 60 or more seconds (got 0, 10)", bad
     rc, unlocked = run_module("deployment_info", name=name, managed_by=MANAGED_BY)
     assert rc == 0 and unlocked["lock"] == {} and "PutParameter" not in unlocked["api_calls_by_operation"]
 
